@@ -1,0 +1,89 @@
+"""Crossover maps: predicted quantum / classical time ratio over (kappa, density) at fixed n.
+
+One panel per classical rival (dense LU as in the paper, Cholesky, CG, Woodbury when the trace
+stores factors, and the best of them), each with its break-even line and the trace's blocks of
+that n marked. All times are MODELED (see the cost models).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from qlsa_sim.linalg.features import MatrixFeatures  # noqa: E402
+
+SecondsFn = Callable[[int, float, float], float]
+
+
+def synthetic_features(n: int, kappa: float, density: float, factor_rank: int | None = None) -> MatrixFeatures:
+    """Features of a hypothetical SPD block (lambda_max = 1) for evaluating cost models on a grid."""
+    return MatrixFeatures(n=n, nnz=int(round(density * n * n)), density=density, density_tol=0.0,
+                          max_nnz_per_row=max(1, int(np.ceil(density * n))), max_abs_entry=1.0, reg_eps=0.0,
+                          kappa=kappa, lambda_min=1.0 / kappa, lambda_max=1.0, kappa_method="grid",
+                          kappa_exact=True, positive_definite=True, kappa_seconds=0.0, seconds=0.0,
+                          factor_rank=factor_rank)
+
+
+def classical_seconds_fn(model, factor_rank: int | None = None) -> SecondsFn:
+    """(n, kappa, d) -> modeled seconds of a classical cost model on a synthetic SPD block."""
+    return lambda n, k, d: model.estimate(synthetic_features(n, k, d, factor_rank)).seconds
+
+
+def ratio_grid(quantum: SecondsFn, classical: SecondsFn, n: int, kappas: np.ndarray, densities: np.ndarray) -> np.ndarray:
+    """log10(T_quantum / T_classical) on the grid (rows: density, columns: kappa). MODELED."""
+    return np.array([[np.log10(quantum(n, k, d) / classical(n, k, d)) for k in kappas] for d in densities])
+
+
+def plot_crossover(quantum: SecondsFn, rivals: Sequence[tuple[str, SecondsFn]], n: int, points: pd.DataFrame | None,
+                   out_stem: str | Path, *, kappa_range: tuple[float, float] = (1.0, 1e8),
+                   density_range: tuple[float, float] = (1e-4, 1.0), resolution: int = 40, title: str = "",
+                   subtitle: str = "") -> list[Path]:
+    """Write ``<out_stem>.png`` and ``.svg``: one panel per classical rival at size ``n``.
+
+    ``points`` (columns n, kappa, density, step) are the trace's blocks; those of size ``n`` are drawn.
+    """
+    kappas = np.geomspace(*kappa_range, resolution)
+    dens = np.geomspace(*density_range, resolution)
+    grids = [ratio_grid(quantum, fn, n, kappas, dens) for _, fn in rivals]
+    finite = np.concatenate([g[np.isfinite(g)].ravel() for g in grids])
+    lim = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
+    cols = min(3, len(rivals))
+    rows = int(np.ceil(len(rivals) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.9 * rows + 0.9), squeeze=False,
+                             constrained_layout=True)
+    pts = points[points["n"] == n] if points is not None and len(points) else None
+    mesh = None
+    for ax, (label, _), g in zip(axes.ravel(), rivals, grids):
+        mesh = ax.pcolormesh(kappas, dens, g, cmap="RdBu_r", vmin=-lim, vmax=lim, shading="auto")
+        crosses = np.nanmin(g) < 0 < np.nanmax(g)
+        if crosses:
+            ax.contour(kappas, dens, g, levels=[0.0], colors="k", linewidths=1.5)
+        ax.set(xscale="log", yscale="log", xlabel="condition number kappa", ylabel="density d", title=f"vs {label}")
+        verdict = ("black line: break-even" if crosses else
+                   "quantum cheaper everywhere" if np.nanmax(g) < 0 else "classical cheaper everywhere")
+        ax.text(0.98, 0.02, verdict, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
+        if pts is not None and len(pts):
+            ax.scatter(pts["kappa"], pts["density"], c=pts["step"], cmap="viridis", edgecolors="k", s=30,
+                       zorder=3, label=f"trace blocks (n={n}), colour = step")
+            ax.legend(loc="upper right", fontsize=7)
+    for ax in axes.ravel()[len(rivals):]:
+        ax.axis("off")
+    fig.colorbar(mesh, ax=axes.ravel().tolist(), label="log10(T_quantum / T_classical)  [modeled]", shrink=0.8)
+    width = 60 * cols
+    fig.suptitle("\n".join(textwrap.fill(t, width) for t in (f"{title} (n = {n})", subtitle) if t), fontsize=9)
+    out_stem = Path(out_stem)
+    out_stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out_stem.with_suffix(".png"), out_stem.with_suffix(".svg")]
+    for p in paths:
+        fig.savefig(p, dpi=120)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,21 @@
+"""Write tables as CSV (exact) and Markdown (for people)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def write_table(df: pd.DataFrame, directory: str | Path, stem: str, *, title: str | None = None,
+                note: str | None = None, floatfmt: str = ".4g") -> tuple[Path, Path]:
+    """Write ``<stem>.csv`` and ``<stem>.md``; the Markdown carries the title and a note."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    csv, md = directory / f"{stem}.csv", directory / f"{stem}.md"
+    df.to_csv(csv, index=False)
+    parts = [f"# {title}\n" if title else "", df.to_markdown(index=False, floatfmt=floatfmt), "\n"]
+    if note:
+        parts.append(f"\n{note}\n")
+    md.write_text("\n".join(p for p in parts if p))
+    return csv, md

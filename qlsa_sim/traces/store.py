@@ -1,0 +1,405 @@
+"""Hessian trace store: ``<trace>/manifest.json`` plus one pickle-free ``.npz`` per snapshot.
+
+Layout::
+
+    <trace>/manifest.json        format, metadata, one row per (step, block)
+    <trace>/snap-00000050.npz    all blocks of step 50: H_<i> (dense) or M_<i> (factor), g_<i>
+    <trace>/checkpoint.npz       parameters at the last recorded step (for --resume)
+
+Crash safety: a snapshot file is written under a temporary name, flushed, fsynced and renamed,
+and only then listed in the manifest (itself replaced atomically). A run killed at any point
+keeps every listed snapshot readable; an unlisted file is ignored and overwritten on resume.
+The reader checks checksums, shapes, dtypes and finiteness and names the bad file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qlsa_sim.errors import InputError, TraceError
+from qlsa_sim.traces.atomic import atomic_write, atomic_write_json
+
+FORMAT = "qlsa-sim-trace/1"
+MANIFEST = "manifest.json"
+CHECKPOINT = "checkpoint.npz"
+ROW_FIELDS = ("step", "block", "n", "dtype", "storage", "loss", "file", "key", "sha256")
+STORAGES = ("dense", "factor")
+
+
+@dataclass(frozen=True)
+class BlockData:
+    """One block to write: dense matrix ``H`` or factor ``M`` with ``H = scale * M @ M.T``."""
+
+    name: str
+    gradient: np.ndarray
+    matrix: np.ndarray | None = None
+    factor: np.ndarray | None = None
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if (self.matrix is None) == (self.factor is None):
+            raise InputError(f"block {self.name!r}: give exactly one of matrix or factor")
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """A block as read back: the (dense) matrix, its gradient, the loss and the manifest row."""
+
+    step: int
+    block: str
+    matrix: np.ndarray = field(repr=False)
+    gradient: np.ndarray = field(repr=False)
+    loss: float
+    row: Mapping[str, Any] = field(repr=False)
+    factor: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def id(self) -> str:
+        return snapshot_id(self.row.get("run", ""), self.step, self.block)
+
+
+def snapshot_id(run: str, step: int, block: str) -> str:
+    """Stable id of one (run, step, block): the key that results merge and resume on."""
+    return f"{run}/{int(step):08d}/{block}"
+
+
+def sha256_of(fs, path: str) -> str:
+    """sha256 of a file on an fsspec file system."""
+    h = hashlib.sha256()
+    with fs.open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return sha256_of(LocalFileSystem(), str(path))
+
+
+def _to_jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else str(v)  # JSON has no inf/nan: keep them as text
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def open_location(location: str | Path) -> tuple[Any, str, bool]:
+    """``(fs, root, is_local)`` of a trace at a local path or an fsspec URL (e.g. ``file://``, ``s3://``)."""
+    import fsspec.core
+
+    fs, root = fsspec.core.url_to_fs(str(location))
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return fs, root.rstrip("/") or "/", protocol in ("file", "local")
+
+
+def read_manifest(location: str | Path) -> tuple[Any, str, dict]:
+    """``(fs, root, manifest)`` with the manifest validated; errors name the manifest's path."""
+    fs, root, _ = open_location(location)
+    where = f"{str(location).rstrip('/')}/{MANIFEST}"
+    if not fs.isdir(root):
+        raise TraceError(f"{location}: trace directory not found")
+    try:
+        with fs.open(f"{root}/{MANIFEST}", "rb") as f:
+            man = json.loads(f.read())
+    except FileNotFoundError:
+        raise TraceError(f"{where}: no manifest (not a trace directory, or nothing was recorded)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TraceError(f"{where}: manifest is not valid JSON ({e})") from None
+    if not isinstance(man, dict) or man.get("format") != FORMAT:
+        raise TraceError(f"{where}: not a {FORMAT} manifest (format={man.get('format') if isinstance(man, dict) else None!r})")
+    rows = man.get("rows")
+    if not isinstance(rows, list):
+        raise TraceError(f"{where}: manifest has no 'rows' list")
+    for i, r in enumerate(rows):
+        missing = [k for k in ROW_FIELDS if k not in r]
+        if missing:
+            raise TraceError(f"{where}: row {i} lacks field(s) {', '.join(missing)}")
+    return fs, root, man
+
+
+def _read_manifest(directory: Path) -> dict:
+    return read_manifest(directory)[2]
+
+
+def read_block_arrays(z, row: Mapping[str, Any], where_file: str) -> tuple[np.ndarray, np.ndarray]:
+    """The validated (matrix or factor, gradient) of one manifest row from an open npz ``z``.
+
+    Checks presence, dtype, shape and finiteness; a TraceError names ``where_file`` and the block.
+    """
+    key = row["key"]
+    gkey = "g_" + key.split("_", 1)[1]
+    where = f"{where_file}: block {row['block']!r}"
+    if key not in z.files or gkey not in z.files:
+        raise TraceError(f"{where_file}: lacks array {key!r} or {gkey!r} for block {row['block']!r}")
+    try:
+        A, g = z[key], z[gkey]
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise TraceError(f"{where}: corrupt or truncated snapshot ({e})") from None
+    n = int(row["n"])
+    if str(A.dtype) != row["dtype"] or str(g.dtype) != row["dtype"]:
+        raise TraceError(f"{where}: dtype {A.dtype}/{g.dtype}, manifest says {row['dtype']}")
+    if A.ndim != 2 or A.shape[0] != n or g.shape != (n,) or (row["storage"] == "dense" and A.shape[1] != n):
+        raise TraceError(f"{where}: shapes {A.shape} and {g.shape} do not match n={n}")
+    if not (np.isfinite(A).all() and np.isfinite(g).all()):
+        raise TraceError(f"{where}: contains NaN or Inf")
+    return A, g
+
+
+def snapshot_from_arrays(row: Mapping[str, Any], A: np.ndarray, g: np.ndarray, run: str) -> Snapshot:
+    """A Snapshot from validated arrays; a factored block is rebuilt densely as ``scale * M @ M.T``."""
+    factor = None
+    if row["storage"] == "factor":
+        factor = A
+        A = float(row.get("scale", 1.0)) * (factor @ factor.T)
+    row = dict(row, run=run)
+    return Snapshot(int(row["step"]), row["block"], A, g, float(row["loss"]), row, factor)
+
+
+class TraceWriter:
+    """Appends snapshots to a trace directory, crash-safely. Use ``resume=True`` to continue."""
+
+    def __init__(self, directory: str | Path, *, meta: Mapping[str, Any], resume: bool = False,
+                 overwrite: bool = False) -> None:
+        self.directory = Path(directory)
+        exists = (self.directory / MANIFEST).is_file()
+        if exists and not (resume or overwrite):
+            raise TraceError(f"{self.directory}: a trace already exists; use --resume to continue it "
+                             f"or --overwrite to replace it")
+        if exists and resume:
+            self.manifest = _read_manifest(self.directory)
+            old = self.manifest.get("meta", {}).get("identity")
+            new = _to_jsonable(meta.get("identity"))
+            if old is not None and new is not None and old != new:
+                raise TraceError(f"{self.directory / MANIFEST}: cannot resume: the trace was recorded "
+                                 f"with {old}, this run asks for {new}")
+        else:
+            if exists and overwrite:
+                for p in self.directory.glob("snap-*.npz"):
+                    p.unlink()
+                for name in (MANIFEST, CHECKPOINT):
+                    (self.directory / name).unlink(missing_ok=True)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.manifest = {"format": FORMAT, "run": self.directory.name,
+                             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                             "meta": _to_jsonable(dict(meta)), "rows": []}
+            self._flush_manifest()
+
+    @property
+    def run(self) -> str:
+        return self.manifest["run"]
+
+    def recorded_steps(self) -> list[int]:
+        return sorted({int(r["step"]) for r in self.manifest["rows"]})
+
+    def _flush_manifest(self) -> None:
+        atomic_write_json(self.directory / MANIFEST, self.manifest)
+
+    def write_snapshot(self, step: int, blocks: Sequence[BlockData], *, loss: float,
+                       extra: Mapping[str, Any] | None = None, dtype: str = "float64") -> list[dict]:
+        """Write all blocks of one step to one file, then list them in the manifest."""
+        if step in self.recorded_steps():
+            raise TraceError(f"{self.directory}: step {step} is already recorded")
+        if not math.isfinite(loss):
+            raise InputError(f"step {step}: loss is {loss}; refusing to record a diverged run")
+        arrays: dict[str, np.ndarray] = {}
+        rows = []
+        fname = f"snap-{int(step):08d}.npz"
+        for i, b in enumerate(blocks):
+            g = np.ascontiguousarray(b.gradient, dtype=dtype)
+            if b.matrix is not None:
+                A, storage, key = np.ascontiguousarray(b.matrix, dtype=dtype), "dense", f"H_{i}"
+                if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] != g.shape[0]:
+                    raise InputError(f"block {b.name!r}: matrix {A.shape} and gradient {g.shape} do not match")
+            else:
+                A, storage, key = np.ascontiguousarray(b.factor, dtype=dtype), "factor", f"M_{i}"
+                if A.ndim != 2 or A.shape[0] != g.shape[0]:
+                    raise InputError(f"block {b.name!r}: factor {A.shape} and gradient {g.shape} do not match")
+            if not (np.isfinite(A).all() and np.isfinite(g).all()):
+                raise InputError(f"step {step}, block {b.name!r}: matrix or gradient has NaN/Inf")
+            arrays[key], arrays[f"g_{i}"] = A, g
+            row = {"step": int(step), "block": b.name, "n": int(g.shape[0]), "dtype": dtype,
+                   "storage": storage, "loss": float(loss), "file": fname, "key": key}
+            if storage == "factor":
+                row.update(rank=int(A.shape[1]), scale=float(b.scale))
+            rows.append(row)
+        path = atomic_write(self.directory / fname, lambda f: np.savez(f, **arrays))
+        digest = _sha256_file(path)
+        for r in rows:
+            r["sha256"] = digest
+            r.update(_to_jsonable(dict(extra or {})))
+        self.manifest["rows"].extend(rows)
+        self._flush_manifest()
+        return rows
+
+    def save_checkpoint(self, step: int, params: Mapping[str, np.ndarray]) -> None:
+        """Parameters at ``step`` (before its update), for ``--resume``."""
+        arrays = {f"p:{k}": np.asarray(v) for k, v in params.items()}
+        arrays["step"] = np.array(step, dtype=np.int64)
+        atomic_write(self.directory / CHECKPOINT, lambda f: np.savez(f, **arrays))
+
+    def load_checkpoint(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        path = self.directory / CHECKPOINT
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                step = int(z["step"])
+                return step, {k[2:]: z[k] for k in z.files if k.startswith("p:")}
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+            raise TraceError(f"{path}: corrupt checkpoint ({e}); rerun with --overwrite") from None
+
+
+class TraceReader:
+    """Reads and validates a trace at a local path or an fsspec URL."""
+
+    def __init__(self, location: str | Path) -> None:
+        self.location = str(location)
+        self.fs, self.root, self.manifest = read_manifest(location)
+        self.is_local = open_location(location)[2]
+        self.directory = Path(self.root) if self.is_local else None
+        self._verified: set[str] = set()
+
+    @property
+    def run(self) -> str:
+        return self.manifest.get("run") or self.root.rsplit("/", 1)[-1]
+
+    @property
+    def meta(self) -> dict:
+        return self.manifest.get("meta", {})
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.manifest["rows"]
+
+    def table(self):
+        """The manifest rows as a DataFrame with a stable ``id`` column."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows)
+        if len(df):
+            df.insert(0, "id", [snapshot_id(self.run, s, b) for s, b in zip(df["step"], df["block"])])
+        return df
+
+    @property
+    def steps(self) -> list[int]:
+        return sorted({int(r["step"]) for r in self.rows})
+
+    @property
+    def blocks(self) -> list[str]:
+        return list(dict.fromkeys(r["block"] for r in self.rows))
+
+    def display(self, file: str) -> str:
+        """A file's name in messages: a plain path on local disk, else the URL."""
+        path = f"{self.root}/{file}"
+        return path if self.is_local else self.fs.unstrip_protocol(path)
+
+    def verify_file(self, file: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Check that ``file`` exists and matches the manifest's checksum (once per reader)."""
+        if file not in self._verified:
+            verify_snapshot_file(self.fs, f"{self.root}/{file}", rows, self.display(file))
+            self._verified.add(file)
+
+    def iter_file(self, file: str, rows: Sequence[Mapping[str, Any]] | None = None, *,
+                  verify: bool = True) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
+        """The blocks of one snapshot file; see :func:`iter_snapshot_file`."""
+        rows = [r for r in self.rows if r["file"] == file] if rows is None else rows
+        if verify:
+            self.verify_file(file, rows)
+        yield from iter_snapshot_file(self.fs, f"{self.root}/{file}", rows, self.run,
+                                      display=self.display(file), verify=False)
+
+    def _row(self, step: int, block: str) -> dict:
+        for r in self.rows:
+            if int(r["step"]) == int(step) and r["block"] == block:
+                return r
+        raise TraceError(f"{self.location}: no snapshot for step {step}, block {block!r}")
+
+    def _snapshot_from_row(self, row: Mapping[str, Any], verify: bool) -> Snapshot:
+        for _, snap in self.iter_file(row["file"], [row], verify=verify):
+            if isinstance(snap, TraceError):
+                raise snap
+            return snap
+        raise TraceError(f"{self.display(row['file'])}: block {row['block']!r} not read")  # pragma: no cover
+
+    def snapshot(self, step: int, block: str, *, verify: bool = True) -> Snapshot:
+        """One block, validated; a factored block is rebuilt densely as ``scale * M @ M.T``."""
+        return self._snapshot_from_row(self._row(step, block), verify)
+
+    def __iter__(self) -> Iterator[Snapshot]:
+        for row in self.rows:
+            yield self._snapshot_from_row(row, True)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def verify_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], display: str) -> None:
+    """TraceError naming ``display`` if the file is missing or its sha256 differs from the manifest's."""
+    if not fs.exists(path):
+        raise TraceError(f"{display}: snapshot file listed in the manifest is missing")
+    digest = sha256_of(fs, path)
+    for want in dict.fromkeys(str(r["sha256"]) for r in rows):
+        if digest != want:
+            raise TraceError(f"{display}: checksum mismatch (sha256 {digest[:12]}..., manifest says "
+                             f"{want[:12]}...): the file is corrupt or was changed")
+
+
+def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: str, *, display: str,
+                       verify: bool = True) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
+    """The blocks of one snapshot file as ``(row, Snapshot)``, or ``(row, TraceError)`` for a bad block.
+
+    A file-level problem (missing, checksum mismatch, not a zip) raises TraceError naming the file.
+    Blocks are loaded one at a time (a file of many large blocks is not held in memory at once).
+    Works on any fsspec file system, so workers can read shared storage.
+    """
+    if verify:
+        verify_snapshot_file(fs, path, rows, display)
+    elif not fs.exists(path):
+        raise TraceError(f"{display}: snapshot file listed in the manifest is missing")
+    try:
+        with fs.open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+            for row in rows:
+                try:
+                    A, g = read_block_arrays(z, row, display)
+                except TraceError as e:
+                    yield row, e
+                    continue
+                yield row, snapshot_from_arrays(row, A, g, run)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise TraceError(f"{display}: corrupt or truncated snapshot ({e})") from None
+
+
+def update_row_fields(directory: str | Path, updates: Mapping[tuple[int, str], Mapping[str, Any]]) -> None:
+    """Add fields (e.g. computed features) to manifest rows keyed by (step, block), atomically."""
+    directory = Path(directory)
+    man = _read_manifest(directory)
+    for r in man["rows"]:
+        u = updates.get((int(r["step"]), r["block"]))
+        if u:
+            r.update(_to_jsonable(dict(u)))
+    atomic_write_json(directory / MANIFEST, man)
+

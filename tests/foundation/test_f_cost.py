@@ -1,0 +1,130 @@
+"""Cost models against hand-computed values; calibration fits on synthetic timings; profile files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qlsa_sim.cost.calibrate import fit_linear_relative, load_profile, profile_from_json, save_profile
+from qlsa_sim.cost.models import ClassicalCubicModel, QuantumEq4Model, eq4_regressor
+from qlsa_sim.errors import CalibrationError, InputError
+from qlsa_sim.linalg.features import MatrixFeatures
+
+
+def _features(n=100, kappa=10.0, density=0.5):
+    return MatrixFeatures(n=n, nnz=int(density * n * n), density=density, density_tol=0.0, max_nnz_per_row=n // 2,
+                          max_abs_entry=1.0, reg_eps=1e-3, kappa=kappa, lambda_min=0.1, lambda_max=1.0,
+                          kappa_method="exact-eigvalsh", kappa_exact=True, positive_definite=True, kappa_seconds=0.0, seconds=0.0)
+
+
+def test_classical_eq3_by_hand():
+    m = ClassicalCubicModel(c1=2e-11, c2=1e-4)
+    # 2e-11 * 1000^3 + 1e-4 = 0.02 + 0.0001
+    assert m.seconds(1000) == pytest.approx(0.0201, rel=1e-12)
+    e = m.estimate(_features(n=1000))
+    assert e.seconds == pytest.approx(0.0201) and e.modeled and not e.is_quantum
+    assert "Eq. 3" in e.model
+
+
+def test_quantum_eq4_by_hand():
+    m = QuantumEq4Model(q1=2.0, q2=3.0, precision=0.01, preset="p", profile="h")
+    # 2 * 0.5 * 10 * ln(100 / 0.01) + 3 = 10 * ln(1e4) + 3 = 95.10340371976183
+    assert m.seconds(100, 10.0, 0.5) == pytest.approx(95.10340371976183, rel=1e-12)
+    e = m.estimate(_features())
+    assert e.seconds == pytest.approx(95.10340371976183) and e.is_quantum and e.modeled and "Eq. 4" in e.model
+
+
+@pytest.mark.parametrize("args", [(100, 0.5, 0.5, 0.01), (100, 10, 0.0, 0.01), (100, 10, 0.5, 1.5), (100, 10, 1.2, 0.1)])
+def test_eq4_rejects_bad_input(args):
+    with pytest.raises(InputError):
+        eq4_regressor(*args)
+
+
+def test_fit_recovers_exact_constants():
+    n = np.array([32, 64, 128, 256, 512, 1024, 2048], float)
+    t = 3e-11 * n ** 3 + 5e-5
+    f = fit_linear_relative(n ** 3, t)
+    assert f.a == pytest.approx(3e-11, rel=1e-8) and f.b == pytest.approx(5e-5, rel=1e-6)
+    assert f.r2 == pytest.approx(1.0) and f.r2_log == pytest.approx(1.0)
+
+
+def test_fit_with_noise_is_close_and_r2_drops(rng):
+    n = np.repeat([64, 128, 256, 512, 1024, 2048], 3).astype(float)
+    t = (3e-11 * n ** 3 + 5e-5) * np.exp(rng.normal(0, 0.05, n.size))
+    f = fit_linear_relative(n ** 3, t)
+    assert f.a == pytest.approx(3e-11, rel=0.1) and f.b == pytest.approx(5e-5, rel=0.2)
+    assert 0.9 < f.r2_log < 1.0
+
+
+def test_fit_bad_input():
+    with pytest.raises(InputError):
+        fit_linear_relative([1.0], [1.0])
+    with pytest.raises(InputError):
+        fit_linear_relative([1.0, 2.0], [1.0, np.nan])
+
+
+def _raw_profile():
+    return {"format": "qlsa-sim-calibration/1",
+            "classical": {"solvers": {
+                "cholesky": {"c1": 1e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98, "timings": []},
+                "lu": {"c1": 2e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98},
+                "cg": {"a": 1e-10, "b": 1e-4, "r2": 0.9, "r2_log": 0.9, "rtol": 0.01},
+                "woodbury": {"a": 5e-11, "b": 1e-4, "r2": 0.9, "r2_log": 0.9}}},
+            "quantum": {"q1": 1e-15, "q2": 1e-12, "r2": 0.5, "r2_log": 0.6,
+                        "resource_model": {"precision": 0.01, "preset": "jennings2023_v1", "profile": "attosecond",
+                                           "basis": "depth", "include_state_prep": False, "include_readout": False}}}
+
+
+def test_profile_round_trip(tmp_path):
+    p = profile_from_json(_raw_profile())
+    path = save_profile(p, tmp_path / "c" / "p.json")
+    q = load_profile(path)
+    assert q.classical == p.classical and q.quantum == p.quantum and q.resource_model.preset == "jennings2023_v1"
+    assert [m.solver for m in q.classical_models] == ["cholesky", "lu", "cg", "woodbury"]
+
+
+@pytest.mark.parametrize("section,field", [("classical.solvers.cholesky", "c1"), ("classical.solvers.cg", "rtol"),
+                                           ("quantum", "q2"), ("quantum", "resource_model")])
+def test_profile_missing_field_is_named(tmp_path, section, field):
+    raw = _raw_profile()
+    d = raw
+    for key in section.split("."):
+        d = d[key]
+    del d[field]
+    (tmp_path / "p.json").write_text(json.dumps(raw))
+    with pytest.raises(CalibrationError, match=rf"p.json.*{section}.*{field}"):
+        load_profile(tmp_path / "p.json")
+
+
+def test_classical_models_by_hand():
+    from qlsa_sim.cost.models import ClassicalFlopModel
+
+    p = profile_from_json(_raw_profile())
+    f = _features(n=100, kappa=100.0, density=0.5)
+    # CG: iterations ceil(0.5 * sqrt(100) * ln(2 / 0.01)) = ceil(26.49) = 27; flops 27 * (2 * 5000 + 1000)
+    cg = p.classical_model("cg")
+    assert cg.estimate(f).seconds == pytest.approx(1e-10 * 27 * 11000 + 1e-4)
+    # Woodbury applies only to factored blocks: r = 10 -> n r^2 + r^3/3 + 2 r^2 + 4 n r + 2 n
+    wb = p.classical_model("woodbury")
+    assert not wb.applies(f)
+    from dataclasses import replace
+
+    fr = replace(f, factor_rank=10)
+    assert wb.applies(fr)
+    assert wb.estimate(fr).seconds == pytest.approx(5e-11 * (100 * 100 + 1000 / 3 + 200 + 4000 + 200) + 1e-4)
+    # Cholesky does not apply to an indefinite block; LU does
+    fi = replace(f, positive_definite=False)
+    assert not p.classical.applies(fi) and p.classical_model("lu").applies(fi) and not cg.applies(fi)
+    assert isinstance(cg, ClassicalFlopModel)
+
+
+def test_profile_missing_file_and_bad_json(tmp_path):
+    with pytest.raises(CalibrationError, match="not found.*calibrate"):
+        load_profile(tmp_path / "none.json")
+    (tmp_path / "b.json").write_text("{")
+    with pytest.raises(CalibrationError, match="b.json.*JSON"):
+        load_profile(tmp_path / "b.json")
+    raw = _raw_profile()
+    raw["classical"]["solvers"]["cholesky"]["c1"] = "fast"
+    with pytest.raises(CalibrationError, match="bad value"):
+        profile_from_json(raw, path="x.json")
