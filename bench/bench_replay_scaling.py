@@ -55,16 +55,9 @@ def _make_trace(directory: Path, steps: int, blocks: int, n: int, rank: int) -> 
 
 
 def _profile(path: Path) -> Path:
-    from qlsa_sim.cost.calibrate import profile_from_json, save_profile
+    from qlsa_sim.cost.calibrate import profile_from_constants, save_profile
 
-    raw = {"format": "qlsa-sim-calibration/1",
-           "classical": {"solvers": {
-               "cholesky": {"c1": 1e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98, "timings": []},
-               "lu": {"c1": 2e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98}}},
-           "quantum": {"q1": 1e-15, "q2": 1e-12, "r2": 0.5, "r2_log": 0.6,
-                       "resource_model": {"precision": 0.01, "preset": "jennings2023_v1", "profile": "attosecond",
-                                          "basis": "depth", "include_state_prep": False, "include_readout": False}}}
-    return save_profile(profile_from_json(raw), path)
+    return save_profile(profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=1e-15, q2=1e-12), path)
 
 
 def _overhead(executor: str, workers: int | None, noop: int) -> tuple[float, float]:

@@ -124,7 +124,8 @@ def add_quantum_options(p) -> None:
 
 def add_calibrate_parser(sub) -> None:
     p = sub.add_parser("calibrate", help="time classical solves here; fit c1, c2 (Eq. 3) and q1, q2 (Eq. 4)")
-    p.add_argument("--sizes", type=_int_list, default=[32, 64, 128, 256, 512, 1024, 2048])
+    p.add_argument("--sizes", type=_int_list, default=[32, 64, 128, 256, 512, 1024, 2048, 4096],
+                   help="matrix sizes to time (comma-separated)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     add_quantum_options(p)

@@ -287,12 +287,40 @@ def profile_from_json(raw: Any, *, path: str = "<memory>") -> CalibrationProfile
                 classical.append(ClassicalFlopModel(float(sec["a"]), float(sec["b"]), solver,
                                                     float(sec.get("rtol", rm.precision))))
             fits[solver] = LinearFit(float(sec.get("c1", sec.get("a"))), float(sec.get("c2", sec.get("b"))),
-                                     float(sec["r2"]), float(sec["r2_log"]))
+                                     _float_or_nan(sec["r2"]), _float_or_nan(sec["r2_log"]))
         quantum = QuantumEq4Model(float(q["q1"]), float(q["q2"]), rm.precision, rm.preset, rm.profile)
-        qfit = LinearFit(quantum.q1, quantum.q2, float(q["r2"]), float(q["r2_log"]))
+        qfit = LinearFit(quantum.q1, quantum.q2, _float_or_nan(q["r2"]), _float_or_nan(q["r2_log"]))
     except (TypeError, ValueError, InputError) as e:
         raise CalibrationError(f"{path}: bad value ({e})") from None
     return CalibrationProfile(tuple(classical), fits, quantum, qfit, rm, path, raw)
+
+
+def profile_from_constants(*, cholesky: tuple[float, float], lu: tuple[float, float] | None = None,
+                           cg: tuple[float, float] | None = None, woodbury: tuple[float, float] | None = None,
+                           q1: float, q2: float, resource_model: QuantumResourceModel = QuantumResourceModel(),
+                           note: str = "constants given by hand, not measured") -> CalibrationProfile:
+    """A profile from given constants (tests, examples, what-if studies): nothing is measured or
+    fitted, so every R^2 is null and ``source`` says so. Pairs are (c1, c2) for Eq. 3 solvers and
+    (a, b) for the flop models."""
+    def cubic(c):
+        return {"model": "c1*n^3+c2 (paper Eq. 3)", "c1": c[0], "c2": c[1], "r2": None, "r2_log": None, "timings": []}
+
+    solvers = {"cholesky": cubic(cholesky)}
+    if lu is not None:
+        solvers["lu"] = cubic(lu)
+    if cg is not None:
+        solvers["cg"] = {"a": cg[0], "b": cg[1], "r2": None, "r2_log": None, "rtol": resource_model.precision}
+    if woodbury is not None:
+        solvers["woodbury"] = {"a": woodbury[0], "b": woodbury[1], "r2": None, "r2_log": None}
+    raw = {"format": FORMAT, "source": note,
+           "classical": {"measured": False, "solvers": solvers},
+           "quantum": {"model": "q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4)", "modeled": True, "q1": q1, "q2": q2,
+                       "r2": None, "r2_log": None, "resource_model": asdict(resource_model)}}
+    return profile_from_json(raw, path="<constants>")
+
+
+def _float_or_nan(v: Any) -> float:
+    return math.nan if v is None else float(v)
 
 
 def save_profile(profile: CalibrationProfile, path: str | Path) -> Path:

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qlsa_sim.linalg.features import MatrixFeatures  # noqa: E402
+from qlsa_sim.report.figures import save_figure  # noqa: E402
 
 SecondsFn = Callable[[int, float, float], float]
 
@@ -80,10 +81,4 @@ def plot_crossover(quantum: SecondsFn, rivals: Sequence[tuple[str, SecondsFn]], 
     fig.colorbar(mesh, ax=axes.ravel().tolist(), label="log10(T_quantum / T_classical)  [modeled]", shrink=0.8)
     width = 60 * cols
     fig.suptitle("\n".join(textwrap.fill(t, width) for t in (f"{title} (n = {n})", subtitle) if t), fontsize=9)
-    out_stem = Path(out_stem)
-    out_stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [out_stem.with_suffix(".png"), out_stem.with_suffix(".svg")]
-    for p in paths:
-        fig.savefig(p, dpi=120)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out_stem)

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from qlsa_sim.errors import InputError  # noqa: E402
 from qlsa_sim.linalg.features import FeatureConfig, matrix_features  # noqa: E402
 from qlsa_sim.linalg.sparsity import p_sparsity_summary  # noqa: E402
+from qlsa_sim.report.figures import save_figure  # noqa: E402
 from qlsa_sim.report.tables import write_table  # noqa: E402
 from qlsa_sim.traces.store import TraceReader  # noqa: E402
 
@@ -105,13 +106,7 @@ def plot_evolution(table: pd.DataFrame, out_stem: str | Path) -> list[Path]:
     axes[0].legend(fontsize=8)
     fig.suptitle(textwrap.fill("Evolution over training of every recorded block (one line per block); paper claim: "
                                "kappa drops 10-1000x and sparsity emerges", 140), fontsize=10)
-    out_stem = Path(out_stem)
-    out_stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [out_stem.with_suffix(".png"), out_stem.with_suffix(".svg")]
-    for p in paths:
-        fig.savefig(p, dpi=120)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out_stem)
 
 
 def write_evolution_report(traces: Sequence[str | Path], out_dir: str | Path, *,

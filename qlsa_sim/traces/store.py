@@ -219,8 +219,12 @@ class TraceWriter:
         atomic_write_json(self.directory / MANIFEST, self.manifest)
 
     def write_snapshot(self, step: int, blocks: Sequence[BlockData], *, loss: float,
-                       extra: Mapping[str, Any] | None = None, dtype: str = "float64") -> list[dict]:
-        """Write all blocks of one step to one file, then list them in the manifest."""
+                       extra: Mapping[str, Any] | None = None, dtype: str = "float64",
+                       block_extra: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict]:
+        """Write all blocks of one step to one file, then list them in the manifest.
+
+        ``extra`` fields go into every row of the step, ``block_extra[name]`` into that block's row.
+        """
         if step in self.recorded_steps():
             raise TraceError(f"{self.directory}: step {step} is already recorded")
         if not math.isfinite(loss):
@@ -251,9 +255,15 @@ class TraceWriter:
         for r in rows:
             r["sha256"] = digest
             r.update(_to_jsonable(dict(extra or {})))
+            r.update(_to_jsonable(dict((block_extra or {}).get(r["block"], {}))))
         self.manifest["rows"].extend(rows)
         self._flush_manifest()
         return rows
+
+    def update_rows(self, updates: Mapping[tuple[int, str], Mapping[str, Any]]) -> None:
+        """Add fields to recorded rows keyed by (step, block); the manifest is replaced atomically."""
+        _apply_updates(self.manifest["rows"], updates)
+        self._flush_manifest()
 
     def save_checkpoint(self, step: int, params: Mapping[str, np.ndarray]) -> None:
         """Parameters at ``step`` (before its update), for ``--resume``."""
@@ -397,9 +407,13 @@ def update_row_fields(directory: str | Path, updates: Mapping[tuple[int, str], M
     """Add fields (e.g. computed features) to manifest rows keyed by (step, block), atomically."""
     directory = Path(directory)
     man = _read_manifest(directory)
-    for r in man["rows"]:
+    _apply_updates(man["rows"], updates)
+    atomic_write_json(directory / MANIFEST, man)
+
+
+def _apply_updates(rows: list[dict], updates: Mapping[tuple[int, str], Mapping[str, Any]]) -> None:
+    for r in rows:
         u = updates.get((int(r["step"]), r["block"]))
         if u:
             r.update(_to_jsonable(dict(u)))
-    atomic_write_json(directory / MANIFEST, man)
 

@@ -1,11 +1,13 @@
 """Cost models against hand-computed values; calibration fits on synthetic timings; profile files."""
 
+import copy
 import json
 
 import numpy as np
 import pytest
 
-from qlsa_sim.cost.calibrate import fit_linear_relative, load_profile, profile_from_json, save_profile
+from qlsa_sim.cost.calibrate import (fit_linear_relative, load_profile, profile_from_constants, profile_from_json,
+                                     save_profile)
 from qlsa_sim.cost.models import ClassicalCubicModel, QuantumEq4Model, eq4_regressor
 from qlsa_sim.errors import CalibrationError, InputError
 from qlsa_sim.linalg.features import MatrixFeatures
@@ -64,15 +66,8 @@ def test_fit_bad_input():
 
 
 def _raw_profile():
-    return {"format": "qlsa-sim-calibration/1",
-            "classical": {"solvers": {
-                "cholesky": {"c1": 1e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98, "timings": []},
-                "lu": {"c1": 2e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98},
-                "cg": {"a": 1e-10, "b": 1e-4, "r2": 0.9, "r2_log": 0.9, "rtol": 0.01},
-                "woodbury": {"a": 5e-11, "b": 1e-4, "r2": 0.9, "r2_log": 0.9}}},
-            "quantum": {"q1": 1e-15, "q2": 1e-12, "r2": 0.5, "r2_log": 0.6,
-                        "resource_model": {"precision": 0.01, "preset": "jennings2023_v1", "profile": "attosecond",
-                                           "basis": "depth", "include_state_prep": False, "include_readout": False}}}
+    return copy.deepcopy(profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), cg=(1e-10, 1e-4),
+                                                woodbury=(5e-11, 1e-4), q1=1e-15, q2=1e-12).raw)
 
 
 def test_profile_round_trip(tmp_path):

@@ -16,31 +16,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qlsa_sim.cost.calibrate import load_profile, profile_from_json, save_profile
+from qlsa_sim.cost.calibrate import load_profile, save_profile
 from qlsa_sim.errors import TraceError
 from qlsa_sim.schedule.executors import TaskResult, run_tasks
 from qlsa_sim.schedule.parallel_replay import (TIMING_COLUMNS, FileResult, add_parallel_options, collect_replay,
                                                drop_timing_columns, format_failures, parallel_options, plan_replay,
                                                replay_file, replay_parallel)
+from qlsa_sim.cost.calibrate import profile_from_constants  # noqa: E402
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter
 
 CFG = ReplayConfig()  # quantum_model="eq4"
 
 
-def _raw_profile():
-    return {"format": "qlsa-sim-calibration/1",
-            "classical": {"solvers": {
-                "cholesky": {"c1": 1e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98, "timings": []},
-                "lu": {"c1": 2e-11, "c2": 1e-5, "r2": 0.99, "r2_log": 0.98}}},
-            "quantum": {"q1": 1e-15, "q2": 1e-12, "r2": 0.5, "r2_log": 0.6,
-                        "resource_model": {"precision": 0.01, "preset": "jennings2023_v1", "profile": "attosecond",
-                                           "basis": "depth", "include_state_prep": False, "include_readout": False}}}
-
-
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory):
-    return save_profile(profile_from_json(_raw_profile()), tmp_path_factory.mktemp("calib") / "p.json")
+    return save_profile(profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=1e-15, q2=1e-12), tmp_path_factory.mktemp("calib") / "p.json")
 
 
 @pytest.fixture(scope="module")
