@@ -179,13 +179,14 @@ def run_replay(args) -> int:
     from qlsa_sim.linalg.features import FeatureConfig
     from qlsa_sim.report.replay_report import write_replay_report
     from qlsa_sim.schedule.parallel_replay import format_failures, parallel_options, replay_parallel
-    from qlsa_sim.schedule.replay import ReplayConfig
+    from qlsa_sim.schedule.replay import ReplayConfig, curvature_is_psd
     from qlsa_sim.traces.store import TraceReader
 
     reader = TraceReader(args.trace)  # validates the manifest before any work
     profile = load_profile(args.calibration)
     cfg = ReplayConfig(FeatureConfig(reg_eps=args.reg_eps, reg_relative=args.reg_relative,
-                                     density_tol=args.density_tol, kappa_method=args.kappa_method),
+                                     density_tol=args.density_tol, kappa_method=args.kappa_method,
+                                     psd=curvature_is_psd(reader.meta)),
                        quantum_model=args.quantum_model, measure_classical=not args.no_measure)
     df, failures = replay_parallel(args.trace, profile, cfg, progress=not args.quiet,
                                    save_features=args.save_features, **parallel_options(args))

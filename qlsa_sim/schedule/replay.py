@@ -39,6 +39,14 @@ class ReplayConfig:
             raise InputError(f"unknown quantum model {self.quantum_model!r}; known: {', '.join(QUANTUM_MODELS)}")
 
 
+def curvature_is_psd(meta: dict) -> bool:
+    """Whether a trace's blocks are positive semi-definite by construction: GGN and empirical-Fisher
+    blocks always are, exact Hessian blocks only for ReLU MLPs (where they equal the GGN blocks)."""
+    identity = meta.get("identity", {})
+    curvature = identity.get("curvature", "exact")
+    return curvature in ("ggn", "fisher") or identity.get("task", {}).get("model") == "mlp"
+
+
 def block_estimates(features, profile: CalibrationProfile, quantum_model: str) -> list[CostEstimate]:
     """Estimates of every classical solver that applies to the block, and of the QLSA."""
     q = (profile.quantum.estimate(features) if quantum_model == "eq4"

@@ -182,3 +182,22 @@ def test_evolution_report_on_mlp_and_gpt(tmp_path, capsys, pipeline):
     assert row["kappa_drop"] == pytest.approx(first["kappa"] / last["kappa"])
     assert row["kappa_drops_10x"] == (first["kappa"] / last["kappa"] >= 10)
     assert (tmp_path / "evo" / "evolution.png").stat().st_size > 10_000
+    # replay works unchanged on the transformer trace; indefinite exact blocks go to LU, not Cholesky/CG
+    cal = pipeline[1]
+    assert main(["replay", str(gpt), "--calibration", str(cal), "--out", str(tmp_path / "g"), "--kappa-method",
+                 "lanczos", "--quiet"]) == 0
+    dec = pd.read_csv(tmp_path / "g" / "decisions.csv")
+    assert len(dec) == 4 and not dec["kappa_method"].str.contains("psd").any()
+    indefinite = ~dec["positive_definite"]
+    assert dec.loc[indefinite, "classical_cholesky_s"].isna().all()
+    assert (dec.loc[indefinite, "measured_solver"] == "lu").all()
+    assert dec["classical_lu_s"].notna().all()
+
+
+def test_curvature_is_psd_from_trace_metadata():
+    from qlsa_sim.schedule.replay import curvature_is_psd
+
+    assert curvature_is_psd({"identity": {"task": {"model": "mlp"}, "curvature": "exact"}})
+    assert curvature_is_psd({"identity": {"task": {"model": "gpt"}, "curvature": "fisher"}})
+    assert not curvature_is_psd({"identity": {"task": {"model": "gpt"}, "curvature": "exact"}})
+    assert not curvature_is_psd({})
