@@ -10,19 +10,17 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
 import dask  # noqa: E402
 
-from qlsa_sim.cost.calibrate import load_profile, save_profile  # noqa: E402
+from qlsa_sim.cost.calibrate import load_profile  # noqa: E402
 from qlsa_sim.errors import TraceError  # noqa: E402
 from qlsa_sim.schedule.executors import run_tasks  # noqa: E402
-from qlsa_sim.schedule.parallel_replay import (collect_replay, drop_timing_columns, plan_replay,  # noqa: E402
+from qlsa_sim.schedule.parallel_replay import (collect_replay, plan_replay,  # noqa: E402
                                                replay_file, replay_parallel)
-from qlsa_sim.cost.calibrate import profile_from_constants  # noqa: E402
 from qlsa_sim.schedule.replay import ReplayConfig, replay  # noqa: E402
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter  # noqa: E402
 
@@ -36,11 +34,6 @@ def cluster():
         c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     yield c
     c.close()
-
-
-@pytest.fixture(scope="module")
-def profile_path(tmp_path_factory):
-    return save_profile(profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=1e-15, q2=1e-12), tmp_path_factory.mktemp("calib") / "p.json")
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +53,6 @@ def trace(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference(trace, profile_path):
     return replay(TraceReader(trace), load_profile(profile_path), CFG, progress=False)
-
-
-def _same(a, b):
-    pd.testing.assert_frame_equal(drop_timing_columns(a), drop_timing_columns(b))
 
 
 def _square(x):
@@ -98,19 +87,19 @@ def _die_then_replay(task, marker_dir, victim, **kw):
     return replay_file(task, **kw)
 
 
-def test_localcluster_started_for_us_gives_identical_table(trace, profile_path, reference, capfd):
+def test_localcluster_started_for_us_gives_identical_table(trace, profile_path, reference, capfd, same):
     df, failures = replay_parallel(trace, profile_path, CFG, executor="dask", workers=2, progress=False)
     err = capfd.readouterr().err
     assert "dask: 2 worker(s)" in err and "dashboard http://" in err
     assert failures == [] and len(df) == 2 * len(STEPS)
-    _same(df, reference)
+    same(df, reference)
 
 
-def test_shared_cluster_identical_to_inprocess(trace, profile_path, cluster):
+def test_shared_cluster_identical_to_inprocess(trace, profile_path, cluster, same):
     a, _ = replay_parallel(trace, profile_path, CFG, progress=False)
     b, _ = replay_parallel(trace, profile_path, CFG, executor="dask", scheduler_address=cluster.scheduler_address,
                            progress=False)
-    _same(a, b)
+    same(a, b)
 
 
 def test_retry_and_expected_errors(tmp_path, cluster):
@@ -126,7 +115,7 @@ def test_retry_and_expected_errors(tmp_path, cluster):
     assert (tmp_path / "flaky-5").read_text() == "3"             # 1 run + 2 retries
 
 
-def test_killed_worker_is_restarted_and_table_complete(trace, profile_path, reference, tmp_path, cluster):
+def test_killed_worker_is_restarted_and_table_complete(trace, profile_path, reference, tmp_path, cluster, same):
     plan = plan_replay(trace)
     fn = functools.partial(_die_then_replay, marker_dir=str(tmp_path), victim=plan.tasks[2].file,
                            profile=load_profile(profile_path), config=CFG)
@@ -135,7 +124,7 @@ def test_killed_worker_is_restarted_and_table_complete(trace, profile_path, refe
     assert (tmp_path / "died").exists()
     df, failures = collect_replay(plan, results)
     assert failures == [] and df["id"].is_unique and len(df) == len(reference)
-    _same(df, reference)
+    same(df, reference)
 
 
 def test_task_that_always_kills_its_worker_gives_killedworker(tmp_path, cluster):
@@ -150,7 +139,7 @@ def test_task_that_always_kills_its_worker_gives_killedworker(tmp_path, cluster)
     assert [r.value for r in after] == [0, 4, 9]
 
 
-def test_corrupt_snapshot_on_dask(trace, profile_path, reference, tmp_path, cluster):
+def test_corrupt_snapshot_on_dask(trace, profile_path, reference, tmp_path, cluster, same):
     import shutil
 
     t = Path(shutil.copytree(trace, tmp_path / "syn"))
@@ -161,7 +150,7 @@ def test_corrupt_snapshot_on_dask(trace, profile_path, reference, tmp_path, clus
     df, failures = replay_parallel(t, profile_path, CFG, executor="dask",
                                    scheduler_address=cluster.scheduler_address, progress=False)
     assert [(Path(f.file).name, f.error_type) for f in failures] == [("snap-00000020.npz", "TraceError")]
-    _same(df, reference[reference["step"] != 20].reset_index(drop=True))
+    same(df, reference[reference["step"] != 20].reset_index(drop=True))
     with pytest.raises(TraceError, match=r"snap-00000020\.npz: checksum mismatch"):
         replay_parallel(t, profile_path, CFG, executor="dask", scheduler_address=cluster.scheduler_address,
                         strict=True, progress=False)

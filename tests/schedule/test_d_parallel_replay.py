@@ -13,25 +13,18 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from qlsa_sim.cost.calibrate import load_profile, save_profile
+from qlsa_sim.cost.calibrate import load_profile
 from qlsa_sim.errors import TraceError
 from qlsa_sim.schedule.executors import TaskResult, run_tasks
 from qlsa_sim.schedule.parallel_replay import (TIMING_COLUMNS, FileResult, add_parallel_options, collect_replay,
                                                drop_timing_columns, format_failures, parallel_options, plan_replay,
                                                replay_file, replay_parallel)
-from qlsa_sim.cost.calibrate import profile_from_constants  # noqa: E402
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter
 
 CFG = ReplayConfig()  # quantum_model="eq4"
-
-
-@pytest.fixture(scope="module")
-def profile_path(tmp_path_factory):
-    return save_profile(profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=1e-15, q2=1e-12), tmp_path_factory.mktemp("calib") / "p.json")
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +46,11 @@ def reference(trace, profile_path):
     return replay(TraceReader(trace), load_profile(profile_path), CFG, progress=False)
 
 
-def _same(a, b):
-    pd.testing.assert_frame_equal(drop_timing_columns(a), drop_timing_columns(b))
-
-
 def _copy(trace, tmp_path, name="t"):
     return Path(shutil.copytree(trace, tmp_path / name))
 
 
-def test_inprocess_matches_reference_replay(trace, profile_path, reference):
+def test_inprocess_matches_reference_replay(trace, profile_path, reference, same):
     df, failures = replay_parallel(trace, profile_path, CFG, progress=False)
     assert failures == []
     assert len(df) == 8 and df["id"].is_unique
@@ -70,24 +59,24 @@ def test_inprocess_matches_reference_replay(trace, profile_path, reference):
     assert not set(TIMING_COLUMNS) & set(kept) and {"kappa", "chosen", "measured_solver"} <= set(kept)
     assert list(df["step"]) == [0, 0, 10, 10, 20, 20, 30, 30]
     assert list(df["block"]) == ["layer:0", "layer:2"] * 4
-    _same(df, reference)
+    same(df, reference)
 
 
-def test_process_pool_two_workers_identical(trace, profile_path, reference):
+def test_process_pool_two_workers_identical(trace, profile_path, reference, same):
     df, failures = replay_parallel(trace, profile_path, CFG, executor="process", workers=2, progress=False)
     assert failures == []
-    _same(df, reference)
+    same(df, reference)
 
 
-def test_file_url_and_relative_path_identical(trace, profile_path, reference, monkeypatch):
+def test_file_url_and_relative_path_identical(trace, profile_path, reference, monkeypatch, same):
     df, _ = replay_parallel(f"file://{trace}", profile_path, CFG, progress=False)
-    _same(df, reference)
+    same(df, reference)
     monkeypatch.chdir(trace.parent)
     df, _ = replay_parallel(trace.name, profile_path, CFG, executor="process", workers=1, progress=False)
-    _same(df, reference)
+    same(df, reference)
 
 
-def test_non_local_fsspec_store(trace, profile_path, reference):
+def test_non_local_fsspec_store(trace, profile_path, reference, same):
     import fsspec
 
     mem = fsspec.filesystem("memory")
@@ -98,10 +87,10 @@ def test_non_local_fsspec_store(trace, profile_path, reference):
     finally:
         mem.rm("/qlsa-d-test", recursive=True)
     assert failures == []
-    _same(df, reference)
+    same(df, reference)
 
 
-def test_factor_storage_matches_trace_reader(tmp_path, profile_path, rng):
+def test_factor_storage_matches_trace_reader(tmp_path, profile_path, rng, same):
     """Blocks stored as factors (H = scale * M M^T) are rebuilt as TraceReader does."""
     w = TraceWriter(tmp_path / "f", meta={"identity": {"synthetic": True}})
     for step in (0, 5):
@@ -112,7 +101,7 @@ def test_factor_storage_matches_trace_reader(tmp_path, profile_path, rng):
     ref = replay(TraceReader(tmp_path / "f"), load_profile(profile_path), CFG, progress=False)
     df, failures = replay_parallel(tmp_path / "f", profile_path, CFG, progress=False)
     assert failures == [] and len(df) == 4
-    _same(df, ref)
+    same(df, ref)
 
 
 def _die_then_replay(task, marker_dir, victim, **kw):
@@ -124,7 +113,7 @@ def _die_then_replay(task, marker_dir, victim, **kw):
     return replay_file(task, **kw)
 
 
-def test_killed_worker_leaves_table_complete_without_duplicates(trace, profile_path, reference, tmp_path):
+def test_killed_worker_leaves_table_complete_without_duplicates(trace, profile_path, reference, tmp_path, same):
     plan = plan_replay(trace)
     assert [t.file for t in plan.tasks] == [f"snap-{s:08d}.npz" for s in (0, 10, 20, 30)]
     fn = functools.partial(_die_then_replay, marker_dir=str(tmp_path), victim="snap-00000010.npz",
@@ -133,15 +122,15 @@ def test_killed_worker_leaves_table_complete_without_duplicates(trace, profile_p
     assert (tmp_path / "died").exists()
     df, failures = collect_replay(plan, results)
     assert failures == [] and df["id"].is_unique and len(df) == len(TraceReader(trace))
-    _same(df, reference)
+    same(df, reference)
 
 
-def test_results_delivered_twice_add_no_rows(trace, profile_path, reference):
+def test_results_delivered_twice_add_no_rows(trace, profile_path, reference, same):
     plan = plan_replay(trace)
     prof = load_profile(profile_path)
     results = [TaskResult(t.file, "ok", replay_file(t, prof, CFG)) for t in plan.tasks]
     df, _ = collect_replay(plan, results[::-1] + results[1:2])  # out of order, one repeated
-    _same(df, reference)
+    same(df, reference)
 
 
 def _corrupt(path: Path) -> None:
@@ -151,7 +140,7 @@ def _corrupt(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_corrupt_snapshot_reported_and_skipped(trace, profile_path, reference, tmp_path):
+def test_corrupt_snapshot_reported_and_skipped(trace, profile_path, reference, tmp_path, same):
     t = _copy(trace, tmp_path)
     _corrupt(t / "snap-00000010.npz")
     df, failures = replay_parallel(t, profile_path, CFG, executor="process", workers=2, progress=False)
@@ -162,7 +151,7 @@ def test_corrupt_snapshot_reported_and_skipped(trace, profile_path, reference, t
     assert f.ids == ("mlp/00000010/layer:0", "mlp/00000010/layer:2")
     assert "snap-00000010.npz" in format_failures(failures)
     keep = reference[reference["step"] != 10].reset_index(drop=True)
-    _same(df, keep)
+    same(df, keep)
 
 
 def test_corrupt_snapshot_raises_with_strict(trace, profile_path, tmp_path):
@@ -187,7 +176,7 @@ def test_truncated_and_missing_files_unverified(trace, profile_path, tmp_path):
     assert sorted(df["step"].unique()) == [10, 20]
 
 
-def test_bad_block_fails_alone(trace, profile_path, reference, tmp_path):
+def test_bad_block_fails_alone(trace, profile_path, reference, tmp_path, same):
     """A manifest row that does not match its array fails that block only; its file-mates replay."""
     t = _copy(trace, tmp_path)
     man = json.loads((t / "manifest.json").read_text())
@@ -198,7 +187,7 @@ def test_bad_block_fails_alone(trace, profile_path, reference, tmp_path):
     assert [(f.ids, f.error_type) for f in failures] == [(("mlp/00000020/layer:2",), "TraceError")]
     assert "dtype" in failures[0].message and "snap-00000020.npz" in failures[0].message
     assert len(df) == 7 and "mlp/00000020/layer:0" in set(df["id"])
-    _same(df, reference[reference["id"] != "mlp/00000020/layer:2"].reset_index(drop=True))
+    same(df, reference[reference["id"] != "mlp/00000020/layer:2"].reset_index(drop=True))
     with pytest.raises(TraceError, match=r"snap-00000020\.npz: block 'layer:2': dtype"):
         replay_parallel(t, profile_path, CFG, strict=True, progress=False)
 
