@@ -282,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     if qc is not None:
         qc.add_estimate_parser(sub)
         qc.add_validate_parser(sub)
+    from qlsa_sim.report.reproduce_cli import add_reproduce_parser
+
+    add_reproduce_parser(sub)
     return parser
 
 
@@ -296,8 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner = RUNNERS.get(args.command)
     if runner is None:
         from qlsa_sim.quantum import cli_commands as qc
+        from qlsa_sim.report.reproduce_cli import run_reproduce
 
-        runner = {"estimate": qc.run_estimate, "validate": qc.run_validate}[args.command]
+        runner = {"estimate": qc.run_estimate, "validate": qc.run_validate, "reproduce": run_reproduce}[args.command]
     try:
         return int(runner(args) or 0)
     except QlsaSimError as e:

@@ -156,5 +156,11 @@ class QuantumResourceModel:
                             f"[{parts}]", components=tuple(t.components))
 
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
+        """The block's QLSA time. A QLSA inverts a Hermitian A through its singular values |lambda|
+        (Childs, Kothari, Somma 2017, arXiv:1511.02306, Sec. 1: kappa = ||A|| ||A^-1||), so the
+        estimator gets sigma_max = max|lambda| and sigma_min = sigma_max / kappa, which for a
+        positive definite block are lambda_max and lambda_min, and which also cover indefinite
+        blocks (exact transformer Hessians)."""
+        sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
         return self.seconds_for(f.n, f.max_nnz_per_row, f.kappa, max_abs_entry=f.max_abs_entry,
-                                lambda_min=f.lambda_min, lambda_max=f.lambda_max)
+                                lambda_min=sigma_max / f.kappa, lambda_max=sigma_max)

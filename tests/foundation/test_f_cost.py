@@ -123,3 +123,25 @@ def test_profile_missing_file_and_bad_json(tmp_path):
     raw["classical"]["solvers"]["cholesky"]["c1"] = "fast"
     with pytest.raises(CalibrationError, match="bad value"):
         profile_from_json(raw, path="x.json")
+
+
+def test_resource_model_takes_indefinite_blocks_by_their_singular_values():
+    from qlsa_sim.cost.models import QuantumResourceModel
+    from qlsa_sim.linalg.features import FeatureConfig, matrix_features
+
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+    lam = np.array([-3.0, -0.5, 0.2, 0.4, 0.7, 1.0, 1.3, 1.6, 1.9, 2.2, 2.5, 2.8])
+    H = (Q * lam) @ Q.T
+    H = 0.5 * (H + H.T)
+    f = matrix_features(H, FeatureConfig(reg_eps=0.0, psd=False, kappa_method="exact"))
+    assert f.lambda_min < 0 and f.kappa == pytest.approx(3.0 / 0.2)
+    rm = QuantumResourceModel()
+    ref = rm.seconds_for(12, f.max_nnz_per_row, f.kappa, max_abs_entry=f.max_abs_entry, lambda_min=0.2,
+                         lambda_max=3.0).seconds
+    assert rm.estimate(f).seconds == pytest.approx(ref, rel=1e-9)
+    # positive definite: sigma_min, sigma_max are lambda_min, lambda_max
+    g = matrix_features(H + 3.5 * np.eye(12), FeatureConfig(reg_eps=0.0, kappa_method="exact"))
+    ref = rm.seconds_for(12, g.max_nnz_per_row, g.kappa, max_abs_entry=g.max_abs_entry, lambda_min=g.lambda_min,
+                         lambda_max=g.lambda_max).seconds
+    assert rm.estimate(g).seconds == pytest.approx(ref, rel=1e-12)
