@@ -203,6 +203,49 @@ def run_replay(args) -> int:
     return 1 if failures else 0
 
 
+# ---------------------------------------------------------------- sweep
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def add_sweep_parser(sub) -> None:
+    from qlsa_sim.schedule.parallel_replay import add_parallel_options
+
+    p = sub.add_parser("sweep", help="QLSA counts and times over presets x profiles x (n, kappa, density) [modeled]")
+    p.add_argument("--presets", default="jennings2023_v1,dalzell2024,costa2023_practical")
+    p.add_argument("--profiles", default="attosecond,nanosecond-physical,logical-ec")
+    p.add_argument("--n", type=_int_list, default=[256, 1024, 4096, 12544])
+    p.add_argument("--kappa", type=_float_list, default=[10.0, 1e2, 1e3, 1e4, 1e5])
+    p.add_argument("--density", type=_float_list, default=[0.01, 0.1, 0.5, 1.0])
+    p.add_argument("--eps", type=float, default=1e-2, help="QLSA solution precision")
+    p.add_argument("--calibration", help="also give each classical solver's modeled seconds and the ratio")
+    p.add_argument("--chunk", type=int, default=64, help="grid points per task")
+    p.add_argument("--out", default=str(Path("analysis") / "sweep.csv"))
+    p.add_argument("--quiet", action="store_true")
+    add_parallel_options(p)
+
+
+def run_sweep_cmd(args) -> int:
+    from qlsa_sim.cost.calibrate import load_profile
+    from qlsa_sim.schedule.sweep import run_sweep, sweep_points
+
+    points = sweep_points(args.presets.split(","), args.profiles.split(","), args.n, args.kappa, args.density,
+                          args.eps)
+    cal = load_profile(args.calibration) if args.calibration else None
+    from qlsa_sim.schedule.parallel_replay import parallel_options
+
+    opts = {k: v for k, v in parallel_options(args).items() if k != "strict"}
+    df = run_sweep(points, calibration=cal, chunk=args.chunk, progress=not args.quiet, **opts)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out, index=False)
+    print(f"wrote {len(df)} modeled grid points to {out}")
+    return 0
+
+
 # ---------------------------------------------------------------- evolution
 def add_evolution_parser(sub) -> None:
     p = sub.add_parser("evolution", help="kappa, density and p%%-sparsity per block over training, vs the paper's claim")
@@ -210,14 +253,20 @@ def add_evolution_parser(sub) -> None:
     p.add_argument("--out", default=str(Path("analysis") / "evolution"))
     p.add_argument("--reg-eps", type=float, default=1e-3)
     p.add_argument("--quiet", action="store_true")
+    from qlsa_sim.schedule.parallel_replay import add_parallel_options
+
+    add_parallel_options(p)
 
 
 def run_evolution(args) -> int:
     from qlsa_sim.linalg.features import FeatureConfig
     from qlsa_sim.report.evolution import write_evolution_report
 
+    from qlsa_sim.schedule.parallel_replay import parallel_options
+
+    opts = {k: v for k, v in parallel_options(args).items() if k != "strict"}
     md = write_evolution_report(args.traces, args.out, config=FeatureConfig(reg_eps=args.reg_eps, psd=False),
-                                progress=not args.quiet)
+                                progress=not args.quiet, **opts)
     print(md.read_text())
     print(f"wrote {md.parent}/evolution.csv, {md}, {md.parent}/verdicts.csv, {md.parent}/evolution.png/.svg")
     return 0
@@ -275,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_calibrate_parser(sub)
     add_replay_parser(sub)
     add_evolution_parser(sub)
+    add_sweep_parser(sub)
     try:
         from qlsa_sim.quantum import cli_commands as qc
     except ImportError:  # pragma: no cover - the quantum CLI is part of the package
@@ -289,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 RUNNERS = {"demo": run_demo, "record": run_record, "calibrate": run_calibrate, "replay": run_replay,
-           "evolution": run_evolution}
+           "evolution": run_evolution, "sweep": run_sweep_cmd}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

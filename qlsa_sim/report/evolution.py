@@ -9,6 +9,7 @@ then compares each block's first and last snapshot.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
 
-from qlsa_sim.errors import InputError  # noqa: E402
+from qlsa_sim.errors import InputError, TraceError  # noqa: E402
 from qlsa_sim.linalg.features import FeatureConfig, matrix_features  # noqa: E402
 from qlsa_sim.linalg.sparsity import p_sparsity_summary  # noqa: E402
 from qlsa_sim.report.figures import save_figure  # noqa: E402
@@ -34,22 +34,46 @@ KAPPA_DROP = 10.0
 SPARSITY_DROP = 0.5
 
 
-def evolution_table(traces: Sequence[str | Path], config: FeatureConfig = FeatureConfig(psd=False), *,
-                    progress: bool = True) -> pd.DataFrame:
-    """One row per (run, step, block) with kappa (and its method), density and p%-sparsity fractions."""
+def _file_rows(task: tuple[str, str, tuple], config: FeatureConfig) -> list[dict]:
+    """Evolution rows of the blocks of one snapshot file (a unit of work for any executor)."""
+    location, file, model = task
+    reader = TraceReader(location)
     rows = []
+    for _, snap in reader.iter_file(file):
+        if isinstance(snap, Exception):
+            raise snap
+        f = matrix_features(snap.matrix, config, name=f"{reader.display(file)} block {snap.block!r}")
+        ps = p_sparsity_summary(snap.matrix, P_VALUES)
+        rows.append({"id": snap.id, "run": reader.run, "model": model, "step": snap.step, "block": snap.block,
+                     "n": f.n, "loss": snap.loss, "kappa": f.kappa, "kappa_method": f.kappa_method,
+                     "lambda_min": f.lambda_min, "lambda_max": f.lambda_max, "reg_eps": f.reg_eps,
+                     "positive_definite": f.positive_definite, "density": f.density,
+                     **{f"p{p}_fraction": ps[p]["median_fraction"] for p in P_VALUES}})
+    return rows
+
+
+def evolution_table(traces: Sequence[str | Path], config: FeatureConfig = FeatureConfig(psd=False), *,
+                    progress: bool = True, executor: str = "inprocess", workers: int | None = None,
+                    scheduler_address: str | None = None) -> pd.DataFrame:
+    """One row per (run, step, block) with kappa (and its method), density and p%-sparsity fractions.
+
+    One task per snapshot file on the chosen executor (``schedule/executors.py``); rows keep the
+    traces' manifest order whatever the executor.
+    """
+    from qlsa_sim.schedule.executors import run_tasks
+
+    items = []
     for loc in traces:
         reader = TraceReader(loc)
         model = reader.meta.get("identity", {}).get("task", {}).get("model", "?")
-        for snap in tqdm(reader, total=len(reader), desc=f"evolution {reader.run}", disable=not progress, leave=False):
-            f = matrix_features(snap.matrix, config, name=f"{snap.row['file']} block {snap.block!r}")
-            ps = p_sparsity_summary(snap.matrix, P_VALUES)
-            rows.append({"id": snap.id, "run": reader.run, "model": model, "step": snap.step, "block": snap.block,
-                         "n": f.n, "loss": snap.loss, "kappa": f.kappa, "kappa_method": f.kappa_method,
-                         "lambda_min": f.lambda_min, "lambda_max": f.lambda_max, "reg_eps": f.reg_eps,
-                         "positive_definite": f.positive_definite, "density": f.density,
-                         **{f"p{p}_fraction": ps[p]["median_fraction"] for p in P_VALUES}})
-    return pd.DataFrame(rows)
+        for file in dict.fromkeys(r["file"] for r in reader.rows):
+            items.append((f"{reader.location}::{file}", (reader.location, file, model)))
+    results = run_tasks(functools.partial(_file_rows, config=config), items, executor=executor, workers=workers,
+                        scheduler_address=scheduler_address, progress=progress, desc="evolution")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise TraceError(failed[0].error)
+    return pd.DataFrame([row for r in results for row in r.value])
 
 
 def evolution_verdicts(table: pd.DataFrame) -> pd.DataFrame:
@@ -110,10 +134,11 @@ def plot_evolution(table: pd.DataFrame, out_stem: str | Path) -> list[Path]:
 
 
 def write_evolution_report(traces: Sequence[str | Path], out_dir: str | Path, *,
-                           config: FeatureConfig = FeatureConfig(psd=False), progress: bool = True) -> Path:
+                           config: FeatureConfig = FeatureConfig(psd=False), progress: bool = True,
+                           **executor_options) -> Path:
     """Write evolution.csv, verdicts.csv/.md (with the verdict) and evolution.png/.svg; returns the .md path."""
     out_dir = Path(out_dir)
-    table = evolution_table(traces, config, progress=progress)
+    table = evolution_table(traces, config, progress=progress, **executor_options)
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "evolution.csv", index=False)
     verdicts = evolution_verdicts(table)
