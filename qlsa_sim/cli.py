@@ -25,11 +25,17 @@ def _threads() -> None:
         os.environ.setdefault(var, "1")
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+def _number_list(cast):
+    """argparse type: comma-separated numbers, e.g. '32,64,128' or '10,1e4'."""
+    def parse(text: str) -> list:
+        try:
+            return [cast(t) for t in text.split(",") if t.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {cast.__name__}s, got {text!r}") from None
+    return parse
+
+
+_int_list, _float_list = _number_list(int), _number_list(float)
 
 
 # ---------------------------------------------------------------- record
@@ -204,13 +210,6 @@ def run_replay(args) -> int:
 
 
 # ---------------------------------------------------------------- sweep
-def _float_list(text: str) -> list[float]:
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
 def add_sweep_parser(sub) -> None:
     from qlsa_sim.schedule.parallel_replay import add_parallel_options
 

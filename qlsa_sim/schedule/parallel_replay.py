@@ -27,7 +27,7 @@ from qlsa_sim.cost.calibrate import CalibrationProfile, load_profile
 from qlsa_sim.errors import InputError, QlsaSimError, TraceError
 from qlsa_sim.schedule.executors import EXECUTORS, TaskResult, run_tasks
 from qlsa_sim.schedule.replay import ReplayConfig, replay_snapshot, write_features_to_manifest
-from qlsa_sim.traces.store import Snapshot, iter_snapshot_file, read_manifest, snapshot_id
+from qlsa_sim.traces.store import Snapshot, is_local_fs, iter_snapshot_file, read_manifest, snapshot_id
 
 #: Columns that are measurements of this run (seconds), not results: they differ run to run.
 #: (Also dropped by :func:`drop_timing_columns`: any other ``*_seconds`` or ``measured*_s`` column.)
@@ -62,7 +62,7 @@ class FileTask:
     @property
     def display(self) -> str:
         """The file's name in messages: a plain path on local disk, else the URL."""
-        return self.path if _is_local(self.fs) else self.fs.unstrip_protocol(self.path)
+        return self.path if is_local_fs(self.fs) else self.fs.unstrip_protocol(self.path)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -80,19 +80,9 @@ class ReplayPlan:
     order: Mapping[str, tuple[int, int]] = field(repr=False)  # id -> (step, manifest index)
 
 
-def _is_local(fs) -> bool:
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol in ("file", "local")
-
-
-def open_trace(trace_dir: str | Any) -> tuple[Any, str, dict]:
-    """``(fs, root, manifest)`` of a trace at a local path or fsspec URL; validates the manifest."""
-    return read_manifest(trace_dir)
-
-
 def plan_replay(trace_dir: str | Any, *, verify: bool = True, strict: bool = False) -> ReplayPlan:
     """One :class:`FileTask` per snapshot file, in manifest order (the driver reads only the manifest)."""
-    fs, root, man = open_trace(trace_dir)
+    fs, root, man = read_manifest(trace_dir)
     run = man.get("run") or root.rstrip("/").rsplit("/", 1)[-1]
     by_file: dict[str, list[dict]] = {}
     order: dict[str, tuple[int, int]] = {}
@@ -183,7 +173,7 @@ def replay_parallel(trace_dir: str | Any, profile_path: str | Any, config: Repla
     """
     profile = profile_path if isinstance(profile_path, CalibrationProfile) else load_profile(profile_path)
     plan = plan_replay(trace_dir, verify=verify, strict=strict)
-    if save_features and not _is_local(plan.fs):
+    if save_features and not is_local_fs(plan.fs):
         raise InputError(f"{trace_dir}: --save-features needs a local trace directory")
     fn = functools.partial(replay_file, profile=profile, config=config)
     results = run_tasks(fn, [(t.file, t) for t in plan.tasks], executor=executor, workers=workers,

@@ -107,13 +107,18 @@ def _to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def is_local_fs(fs) -> bool:
+    """Whether an fsspec file system is the local disk."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
+
+
 def open_location(location: str | Path) -> tuple[Any, str, bool]:
     """``(fs, root, is_local)`` of a trace at a local path or an fsspec URL (e.g. ``file://``, ``s3://``)."""
     import fsspec.core
 
     fs, root = fsspec.core.url_to_fs(str(location))
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return fs, root.rstrip("/") or "/", protocol in ("file", "local")
+    return fs, root.rstrip("/") or "/", is_local_fs(fs)
 
 
 def read_manifest(location: str | Path) -> tuple[Any, str, dict]:
@@ -289,7 +294,7 @@ class TraceReader:
     def __init__(self, location: str | Path) -> None:
         self.location = str(location)
         self.fs, self.root, self.manifest = read_manifest(location)
-        self.is_local = open_location(location)[2]
+        self.is_local = is_local_fs(self.fs)
         self.directory = Path(self.root) if self.is_local else None
         self._verified: set[str] = set()
 
