@@ -14,8 +14,9 @@ These are MEASURED in simulation (of an ideal, noiseless circuit).
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,106 @@ def random_spd(n: int, kappa: float, rng: np.random.Generator) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class SimulatedSolve:
+    """One QSVT solve of ``a x = b`` simulated (noiseless statevector) with Aer: what the circuit outputs.
+
+    ``x`` is read from the post-selected amplitudes alone: the block applies ``P(A/alpha)`` with
+    ``P(y) ~= scale / y`` on ``[1/kappa_target, 1]`` (:mod:`qlsa_sim.quantum.qsvt`), so
+    ``A^{-1} b ~= |b| P(A/alpha) |b> / (scale alpha)``.  On hardware these amplitudes would have to be
+    estimated (tomography for the direction, amplitude estimation for the norm): that cost is the
+    readout component of :mod:`qlsa_sim.quantum.timing`, not simulated here.
+    """
+
+    x: np.ndarray = field(repr=False)
+    amplitudes: np.ndarray = field(repr=False)  # post-selected system amplitudes (sign-corrected), length n
+    n: int
+    kappa_eff: float  # alpha / lambda_min of the matrix
+    kappa_target: float  # the polynomial's kappa (>= kappa_eff; bucketed so cached angles are reused)
+    alpha: float
+    eps: float
+    encoding: str
+    degree: int
+    queries: int
+    qubits: int
+    success_probability: float
+    imag_norm: float  # |Im amplitudes|: 0 up to rounding for a correct real circuit
+    angle_seconds: float
+    angles_from_cache: bool
+    simulate_seconds: float
+    circuit: object = field(repr=False, compare=False, default=None)
+
+
+def bucket_kappa(kappa: float, ratio: float | None) -> float:
+    """``kappa`` rounded *up* to the grid ``ratio**k`` (None: unchanged).  A polynomial built for a larger
+    kappa is valid on the smaller one's interval, so bucketing trades a slightly higher degree for reuse
+    of cached angles."""
+    if ratio is None:
+        return float(kappa)
+    if not ratio > 1.0:
+        raise InputError(f"kappa bucket ratio must be > 1, got {ratio}")
+    k = math.ceil(math.log(kappa) / math.log(ratio) - 1e-12)
+    return float(max(ratio**k, kappa))
+
+
+def simulate_qsvt_solve(
+    a: np.ndarray,
+    b: np.ndarray,
+    eps: float = 1e-2,
+    *,
+    encoding: str = "dilation",
+    kappa_bucket: float | None = None,
+    max_kappa_eff: float | None = None,
+) -> SimulatedSolve:
+    """Build block encoding -> inversion polynomial -> angles -> QSVT circuit -> ``|b>`` preparation for
+    symmetric positive definite ``a``, simulate it with Aer and read the solution from the amplitudes.
+
+    ``max_kappa_eff``: refuse (InputError) before finding angles when ``alpha / lambda_min`` exceeds it
+    (angle finding grows ~kappa^2: 0.1 s at 10, 2.5 s at 50, 37 s at 200 on one core).
+    """
+    a = check_symmetric_matrix(a, require_pd=True)
+    n = a.shape[0]
+    if not 0.0 < float(eps) < 1.0:
+        raise InputError(f"precision eps must lie in (0, 1), got {eps!r}")
+    b = np.asarray(b, dtype=float)
+    if b.shape != (n,):
+        raise InputError(f"right-hand side has shape {b.shape}, matrix needs ({n},)")
+    nb = float(np.linalg.norm(b))
+    if not (math.isfinite(nb) and nb > 0):
+        raise InputError("right-hand side b must be finite and non-zero")
+    lam_min = float(np.linalg.eigvalsh(a)[0])
+    be = make_encoding(a, encoding)
+    kappa_eff = max(be.alpha / lam_min, 1.0)
+    if max_kappa_eff is not None and kappa_eff > max_kappa_eff:
+        raise InputError(f"effective condition number {kappa_eff:.4g} exceeds the simulation limit {max_kappa_eff:g}")
+    kappa_t = bucket_kappa(kappa_eff, kappa_bucket)
+    angles = find_angles(kappa_t, eps)
+    qs = qsvt_circuit(be, angles.phases, sign=qsvt_block_sign(angles.degree))
+    circ = solve_circuit(qs, b)
+
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+
+    t0 = time.perf_counter()
+    sim = AerSimulator(method="statevector")
+    tc = transpile(circ, sim, optimization_level=0)
+    tc.save_statevector()
+    sv = np.asarray(sim.run(tc).result().get_statevector())
+    sim_seconds = time.perf_counter() - t0
+
+    v = qs.sign * sv[: 2**be.num_system][:n]
+    p_succ = float(np.vdot(v, v).real)
+    if p_succ <= 0.0:
+        raise InputError("post-selection probability is zero: the circuit produced no solution component")
+    x = nb * v.real / (angles.scale * be.alpha)
+    return SimulatedSolve(
+        x=x, amplitudes=v, n=n, kappa_eff=kappa_eff, kappa_target=kappa_t, alpha=be.alpha, eps=float(eps),
+        encoding=encoding, degree=qs.degree, queries=qs.queries, qubits=circ.num_qubits,
+        success_probability=p_succ, imag_norm=float(np.linalg.norm(v.imag)), angle_seconds=angles.seconds,
+        angles_from_cache=angles.from_cache, simulate_seconds=sim_seconds, circuit=circ,
+    )
+
+
+@dataclass(frozen=True)
 class ValidationResult:
     """Outcome of one simulated QSVT solve (MEASURED in noiseless simulation)."""
 
@@ -68,8 +169,6 @@ class ValidationResult:
     qasm_path: str | None = None
 
     def as_dict(self) -> dict:
-        from dataclasses import asdict
-
         return asdict(self)
 
 
@@ -89,72 +188,47 @@ def validate_solve(
     """
     a = check_symmetric_matrix(a, require_pd=True)
     n = a.shape[0]
-    if not 0.0 < float(eps) < 1.0:
-        raise InputError(f"precision eps must lie in (0, 1), got {eps!r}")
     if b is None:
         rng = rng if rng is not None else np.random.default_rng(0)
         b = rng.standard_normal(n)
+    sim = simulate_qsvt_solve(a, b, eps, encoding=encoding)
     b = np.asarray(b, dtype=float)
-    if b.shape != (n,):
-        raise InputError(f"right-hand side has shape {b.shape}, matrix needs ({n},)")
     lam = np.linalg.eigvalsh(a)
-    kappa = float(lam[-1] / lam[0])
-    be = make_encoding(a, encoding)
-    kappa_eff = max(be.alpha / float(lam[0]), 1.0)
-    angles = find_angles(kappa_eff, eps)
-    qs = qsvt_circuit(be, angles.phases, sign=qsvt_block_sign(angles.degree))
-    circ = solve_circuit(qs, b)
-
-    from qiskit import transpile
-    from qiskit_aer import AerSimulator
-
-    t0 = time.perf_counter()
-    sim = AerSimulator(method="statevector")
-    tc = transpile(circ, sim, optimization_level=0)
-    tc.save_statevector()
-    sv = np.asarray(sim.run(tc).result().get_statevector())
-    sim_seconds = time.perf_counter() - t0
-
-    dim = 2**be.num_system
-    v = qs.sign * sv[:dim][:n]
-    p_succ = float(np.vdot(v, v).real)
     x = np.linalg.solve(a, b)
     x /= np.linalg.norm(x)
-    if p_succ <= 0.0:
-        raise InputError("post-selection probability is zero: the circuit produced no solution component")
-    xq = v / np.sqrt(p_succ)
+    xq = sim.amplitudes / np.sqrt(sim.success_probability)
     overlap = np.vdot(x, xq)
     fidelity = float(abs(overlap) ** 2)
     phase = overlap / abs(overlap) if abs(overlap) > 0 else 1.0
     rel_err = float(np.linalg.norm(xq / phase - x))
-    poly = inversion_polynomial(kappa_eff, eps)
-    w, vecs = np.linalg.eigh(a / be.alpha)
+    poly = inversion_polynomial(sim.kappa_eff, eps)
+    w, vecs = np.linalg.eigh(a / sim.alpha)
     bn = b / np.linalg.norm(b)
     pb = vecs @ (poly(w) * (vecs.T @ bn))
     predicted = float(pb @ pb)
-    plan = qsvt_query_plan(kappa_eff, eps)
+    plan = qsvt_query_plan(sim.kappa_eff, eps)
 
     out_path = None
     if qasm_path is not None:
-        out_path = str(export_qasm3(circ, qasm_path))
+        out_path = str(export_qasm3(sim.circuit, qasm_path))
     return ValidationResult(
         n=n,
-        kappa=kappa,
-        kappa_eff=kappa_eff,
-        alpha=be.alpha,
+        kappa=float(lam[-1] / lam[0]),
+        kappa_eff=sim.kappa_eff,
+        alpha=sim.alpha,
         eps=float(eps),
         encoding=encoding,
-        degree=qs.degree,
-        queries=qs.queries,
-        qubits=circ.num_qubits,
+        degree=sim.degree,
+        queries=sim.queries,
+        qubits=sim.qubits,
         relative_error=rel_err,
         fidelity=fidelity,
-        success_probability=p_succ,
+        success_probability=sim.success_probability,
         predicted_success_probability=predicted,
         aa_calls_worst_case=plan.aa_calls,
-        angle_seconds=angles.seconds,
-        angles_from_cache=angles.from_cache,
-        simulate_seconds=sim_seconds,
+        angle_seconds=sim.angle_seconds,
+        angles_from_cache=sim.angles_from_cache,
+        simulate_seconds=sim.simulate_seconds,
         qasm_path=out_path,
     )
 

@@ -22,6 +22,13 @@ One step on a batch (``opt.step(batch=batch)`` or ``opt.set_batch(batch); opt.st
      ``||x - x*|| / ||x*|| = eps`` exactly (eps = the QLSA precision of the cost model; the
      solution's norm is taken as known). Its time is the MODELED seconds of the chosen QLSA
      estimate (counts x gate time, never measured);
+   * quantum decision with ``quantum_emulation="circuit"``: on blocks small enough to simulate
+     (``n <= circuit_max_n``, positive definite, ``kappa_eff <= circuit_max_kappa``) the QSVT circuit
+     of :mod:`qlsa_sim.quantum.simulate` is built for ``A`` and ``g`` and simulated (noiseless Aer
+     statevector), and ``x`` is read from its post-selected amplitudes, norm included
+     (:func:`qlsa_sim.quantum.simulate.simulate_qsvt_solve`); its error is the circuit's own, not a
+     drawn one. Larger or indefinite blocks fall back to the perturbation above (``BlockLog.emulation``
+     says which was used). The time charged is still the MODELED estimate; the simulation is unbilled;
 
 5. the update ``theta <- theta + t d`` with ``d = -x`` on every block (block-diagonal Newton;
    Q-Newton paper arXiv:2405.00252 Sec. 3; damping = Levenberg-Marquardt, Nocedal & Wright,
@@ -74,6 +81,7 @@ from qlsa_sim.curvature.compute import CURVATURE_KINDS, METHODS, STORAGES, block
 from qlsa_sim.errors import InputError, TraceError, UnknownNameError
 from qlsa_sim.linalg.features import FeatureConfig, MatrixFeatures, prepare_block
 from qlsa_sim.linalg.solvers import cg_solve, cholesky_solve, lu_solve, woodbury_solve
+from qlsa_sim.quantum.block_encoding import ENCODINGS
 from qlsa_sim.schedule.policy import Decision, decide
 from qlsa_sim.schedule.replay import QUANTUM_MODELS, ReplayConfig, block_estimates
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter, snapshot_id
@@ -81,6 +89,8 @@ from qlsa_sim.train.record import batch_head
 from qlsa_sim.train.task import TrainingTask
 
 MODES = ("hybrid", "classical", "quantum")
+EMULATIONS = ("perturb", "circuit")
+CIRCUIT_KAPPA_BUCKET = 1.25  # polynomials for kappa_eff rounded up to 1.25^k, so cached angles are reused
 TRACE_DTYPES = ("float64", "float32")
 CLASSICAL_SOLVERS = ("cholesky", "lu", "cg", "woodbury")
 LIVE_FIELDS = ("live_chosen", "live_is_quantum", "live_modeled_s", "live_measured_s", "live_mode")
@@ -103,6 +113,9 @@ class HybridNewtonConfig:
     ``uncovered_scale``: direction ``-uncovered_scale * g`` on parameters in no block (0 = frozen).
     ``trace_every``: write every k-th step to the trace (when a trace directory is given).
     ``threads``: BLAS and torch threads during a step (None: leave as set); timings assume 1.
+    ``quantum_emulation``: how a quantum decision's solution is produced: "perturb" (x* + eps |x*| u) or
+    "circuit" (simulated QSVT circuit on blocks with n <= ``circuit_max_n`` and effective condition number
+    <= ``circuit_max_kappa``, with block encoding ``circuit_encoding``; "perturb" on the others).
     """
 
     lr: float = 1.0
@@ -126,6 +139,10 @@ class HybridNewtonConfig:
     trace_every: int = 1
     trace_dtype: str = "float64"
     threads: int | None = 1
+    quantum_emulation: str = "perturb"
+    circuit_max_n: int = 16
+    circuit_max_kappa: float = 100.0
+    circuit_encoding: str = "dilation"
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -159,6 +176,13 @@ class HybridNewtonConfig:
             object.__setattr__(self, "classical_solvers", tuple(self.classical_solvers))
         if self.threads is not None and self.threads < 1:
             raise InputError(f"threads must be >= 1 or None, got {self.threads}")
+        if self.quantum_emulation not in EMULATIONS:
+            raise UnknownNameError("quantum emulation", self.quantum_emulation, EMULATIONS)
+        if self.circuit_encoding not in ENCODINGS:
+            raise UnknownNameError("block encoding", self.circuit_encoding, ENCODINGS)
+        if self.circuit_max_n < 1 or not self.circuit_max_kappa >= 1:
+            raise InputError(f"circuit_max_n must be >= 1 and circuit_max_kappa >= 1, got {self.circuit_max_n} "
+                             f"and {self.circuit_max_kappa}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -205,7 +229,8 @@ def profile_identity(profile: CalibrationProfile) -> dict:
 class BlockLog:
     """One block of one step. ``*_modeled_s`` are MODELED; ``measured_s`` is MEASURED (classical
     decisions only; NaN for quantum ones). ``rel_error`` = ||x - x*|| / ||x*|| against the exact
-    solution (quantum decisions; NaN otherwise); ``residual`` = ||A x - g|| / ||g||."""
+    solution (quantum decisions; NaN otherwise); ``residual`` = ||A x - g|| / ||g||;
+    ``emulation`` and ``circuit_*``: how a quantum decision's x was produced (module docstring)."""
 
     block: str
     n: int
@@ -229,6 +254,10 @@ class BlockLog:
     residual: float
     descent: bool
     fallback: str = ""
+    emulation: str = ""  # quantum decisions: "circuit" (simulated QSVT) or "perturb"; "" for classical
+    circuit_qubits: int = 0
+    circuit_degree: int = 0
+    circuit_success_probability: float = math.nan  # post-selection probability (simulated, one shot)
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -382,7 +411,8 @@ class HybridNewton(torch.optim.Optimizer):
                     "dtype": self.config.trace_dtype, "every": self.config.trace_every}
         return {"identity": identity, "blocks": [b.to_meta() for b in self.blocks],
                 "hybrid_newton": {"config": self.config.to_dict(), "precision": self.precision,
-                                  "perturbation": "x = x* + eps*||x*||*u, u uniform on the unit sphere"},
+                                  "perturbation": "x = x* + eps*||x*||*u, u uniform on the unit sphere",
+                                  "emulation": self.config.quantum_emulation},
                 "torch": torch.__version__, "numpy": np.__version__}
 
     def set_batch(self, batch: Any) -> None:
@@ -401,7 +431,8 @@ class HybridNewton(torch.optim.Optimizer):
         mine = sd.pop("hybrid_newton", None)
         if mine is None:
             raise InputError("not a HybridNewton state dict (no 'hybrid_newton' entry)")
-        saved = {k: v for k, v in mine["config"].items() if k not in ("lr", "threads")}
+        defaults = HybridNewtonConfig().to_dict()  # fields added since the state was saved take their defaults
+        saved = {k: v for k, v in {**defaults, **mine["config"]}.items() if k not in ("lr", "threads")}
         now = {k: v for k, v in self.config.to_dict().items() if k not in ("lr", "threads")}
         if saved != now:
             diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
@@ -476,13 +507,11 @@ class HybridNewton(torch.optim.Optimizer):
         d: Decision = decide(snapshot_id(self.run, step, block.name), step, block.name, allowed)
         features_s = time.perf_counter() - tf
         fallback, measured, unbilled, rel_err = "", math.nan, 0.0, math.nan
+        circuit: dict = {}
         if d.chosen.is_quantum:
             tu = time.perf_counter()
             x_exact = _exact_solve(A, g, f.positive_definite)
-            z = torch.randn(len(g), generator=self._gen, dtype=torch.float64).numpy()
-            nz = float(np.linalg.norm(z))
-            u = z / nz if nz > 0 else z
-            x = x_exact + self.precision * float(np.linalg.norm(x_exact)) * u
+            x, circuit = self._emulate_qlsa(A, g, f, x_exact)
             nx = float(np.linalg.norm(x_exact))
             rel_err = float(np.linalg.norm(x - x_exact)) / nx if nx > 0 else 0.0
             unbilled += time.perf_counter() - tu
@@ -511,8 +540,30 @@ class HybridNewton(torch.optim.Optimizer):
                                                  if any(not e.is_quantum for e in ests) else math.nan),
                        quantum_solver=q.solver, quantum_modeled_s=float(q.seconds),
                        lu_modeled_s=est.get("lu", math.nan), estimates=est, features_s=features_s,
-                       rel_error=rel_err, residual=residual, descent=bool(float(g @ x) > 0), fallback=fallback)
+                       rel_error=rel_err, residual=residual, descent=bool(float(g @ x) > 0), fallback=fallback,
+                       **circuit)
         return log, x, stored, {"unbilled": unbilled}
+
+    def _emulate_qlsa(self, A: np.ndarray, g: np.ndarray, f: MatrixFeatures,
+                      x_exact: np.ndarray) -> tuple[np.ndarray, dict]:
+        """The solution a QLSA decision returns: simulated circuit where allowed, else x* + eps |x*| u."""
+        cfg = self.config
+        if (cfg.quantum_emulation == "circuit" and f.n <= cfg.circuit_max_n and f.positive_definite
+                and float(np.linalg.norm(g)) > 0):
+            from qlsa_sim.quantum.simulate import simulate_qsvt_solve
+
+            try:
+                s = simulate_qsvt_solve(A, g, self.precision, encoding=cfg.circuit_encoding,
+                                        kappa_bucket=CIRCUIT_KAPPA_BUCKET, max_kappa_eff=cfg.circuit_max_kappa)
+            except InputError:
+                pass  # kappa_eff above the limit (or not PD to the encoding's check): perturb instead
+            else:
+                return s.x, {"emulation": "circuit", "circuit_qubits": s.qubits, "circuit_degree": s.degree,
+                             "circuit_success_probability": s.success_probability}
+        z = torch.randn(len(g), generator=self._gen, dtype=torch.float64).numpy()
+        nz = float(np.linalg.norm(z))
+        u = z / nz if nz > 0 else z
+        return x_exact + self.precision * float(np.linalg.norm(x_exact)) * u, {"emulation": "perturb"}
 
     def _step(self, batch: Any) -> StepLog:
         cfg, step = self.config, self._step_count

@@ -70,12 +70,22 @@ def test_jennings_v3_anchor():
     assert p.queries(10.0, 1e-2) == pytest.approx(8185.79, rel=1e-6)
 
 
+@pytest.mark.parametrize("kappa", [1.0, 3.0, 100.0, 1e6])
+@pytest.mark.parametrize("eps", [1e-12, 1e-6, 1e-2, 0.24])
+def test_jennings_v3_against_the_other_public_reading(kappa, eps):
+    # A public benchmark script attributes to v3 Eq. (175): 835.4 k + ceil(k ln(2/(sqrt(1+eps/4)-1)) + 2).
+    # Neither reading is checked against the paper; the docstring states the 2-3.5 % band held here.
+    other = 835.4 * kappa + math.ceil(kappa * math.log(2 / (math.sqrt(1 + eps / 4) - 1)) + 2)
+    ratio = other / get_preset("jennings2024_v3").queries(kappa, eps)
+    assert 1.02 <= ratio <= 1.035
+
+
 def test_dalzell_by_hand():
     # 56 kappa + 1.05 kappa ln(1/eps) at kappa=100, eps=1e-3: 5600 + 105 * 6.907755 = 6325.314
     assert get_preset("dalzell2024").queries(100.0, 1e-3) == pytest.approx(6325.3143, rel=1e-7)
 
 
-@pytest.mark.parametrize("name,walk", [("costa2022_bound", 2305.0), ("costa2023_practical", 1.56)])
+@pytest.mark.parametrize("name,walk", [("costa2022_bound", 2305.0), ("costa2023_practical", 1.84)])
 def test_costa_by_hand(name, walk):
     k, e = 10.0, 1e-2
 

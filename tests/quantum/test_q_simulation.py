@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.simulate import random_spd, validate_solve
+from qlsa_sim.quantum.simulate import bucket_kappa, random_spd, simulate_qsvt_solve, validate_solve
 
 
 def _check(r, eps):
@@ -69,3 +69,46 @@ def test_all_kappas_slow(kappa, encoding):
     rng = np.random.default_rng(int(kappa))
     a = random_spd(8, kappa, rng)
     _check(validate_solve(a, eps=1e-2, encoding=encoding, rng=rng), 1e-2)
+
+
+@pytest.mark.parametrize("n,kappa,scale", [(3, 2.0, 0.1), (6, 10.0, 7.0), (10, 20.0, 1.0)])
+def test_simulated_solution_with_norm_matches_solve(n, kappa, scale):
+    # the whole vector (direction and norm) comes from the circuit's amplitudes; reference: LAPACK solve
+    rng = np.random.default_rng(n)
+    a = random_spd(n, kappa, rng) * scale
+    b = rng.standard_normal(n) * 3.0
+    s = simulate_qsvt_solve(a, b, 1e-2)
+    x = np.linalg.solve(a, b)
+    assert np.linalg.norm(s.x - x) <= 1e-2 * np.linalg.norm(x)
+    assert s.imag_norm < 1e-10
+    assert s.kappa_target == s.kappa_eff == pytest.approx(kappa, rel=1e-8)
+    assert s.queries == s.degree and s.success_probability > 0
+
+
+def test_bucketed_kappa_reuses_angles_and_stays_accurate():
+    rng = np.random.default_rng(3)
+    a1, a2 = random_spd(4, 8.0, rng), random_spd(4, 9.0, rng)
+    b = rng.standard_normal(4)
+    s1 = simulate_qsvt_solve(a1, b, 1e-2, kappa_bucket=1.25)
+    s2 = simulate_qsvt_solve(a2, b, 1e-2, kappa_bucket=1.25)
+    assert s1.kappa_target == s2.kappa_target == pytest.approx(1.25**10)  # both round up to 1.25^10 = 9.31
+    assert s2.angles_from_cache
+    for a, s in ((a1, s1), (a2, s2)):
+        x = np.linalg.solve(a, b)
+        assert np.linalg.norm(s.x - x) <= 1e-2 * np.linalg.norm(x)
+
+
+def test_bucket_kappa_rounds_up():
+    assert bucket_kappa(7.3, None) == 7.3
+    for k in (1.0, 1.3, 7.3, 99.9, 1e4):
+        t = bucket_kappa(k, 1.25)
+        assert k <= t < 1.25 * k * (1 + 1e-12)
+    with pytest.raises(InputError, match="ratio"):
+        bucket_kappa(3.0, 1.0)
+
+
+def test_simulation_refuses_large_kappa_before_angle_finding():
+    with pytest.raises(InputError, match="exceeds the simulation limit"):
+        simulate_qsvt_solve(np.diag([1.0, 1e-3]), np.ones(2), 1e-2, max_kappa_eff=100.0)
+    with pytest.raises(InputError, match="non-zero"):
+        simulate_qsvt_solve(np.eye(2), np.zeros(2), 1e-2)

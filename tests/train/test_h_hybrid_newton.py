@@ -149,6 +149,46 @@ def test_quantum_direction_error_is_eps(digits):
     assert torch.equal(p1, p2) and not torch.equal(p1, p3)
 
 
+def test_circuit_emulation_solves_small_blocks_with_the_simulated_qsvt(digits, tmp_path, monkeypatch):
+    monkeypatch.setenv("QLSA_SIM_CACHE_DIR", str(tmp_path / "cache"))  # private QSVT angle cache
+    eps_q = 0.05
+    batch = next(make_task(digits, partition="per-tensor").batches())
+    runs = {}
+    for emulation in ("perturb", "circuit"):
+        task = make_task(digits, partition="per-tensor")  # blocks: W1 (96), b1 (6), W2 (60), b2 (10)
+        ref = damped_newton_reference(task, batch, 1.0, EPS)
+        before = {k: v.detach().clone() for k, v in task.model.named_parameters()}
+        opt = HybridNewton(task, make_profile(**ALL_QUANTUM),
+                           cfg(lr=1.0, precision=eps_q, quantum_emulation=emulation, circuit_max_n=16))
+        opt.step(batch=batch)
+        runs[emulation] = opt.history[0]
+        for block, blog in zip(task.blocks(), opt.history[0].blocks):
+            now = named_params(task.model)
+            x_q = torch.cat([(before[n] - now[n]).reshape(-1) for n in block.params])
+            x_star = torch.cat([(before[n] - ref[n]).reshape(-1) for n in block.params])
+            err = float((x_q - x_star).norm() / x_star.norm())
+            assert blog.rel_error == pytest.approx(err, rel=1e-6, abs=1e-12)
+            if emulation == "circuit" and blog.n <= 16:
+                # the simulated circuit's own error: within eps, and not the drawn worst case
+                assert blog.emulation == "circuit" and err <= eps_q and err < 0.9 * eps_q
+                assert blog.circuit_qubits >= 4 and blog.circuit_degree % 2 == 1
+                assert 0 < blog.circuit_success_probability <= 1
+            else:
+                assert blog.emulation == "perturb" and err == pytest.approx(eps_q, rel=1e-9)
+                assert blog.circuit_degree == 0 and np.isnan(blog.circuit_success_probability)
+    circ = runs["circuit"]
+    assert [b.emulation for b in circ.blocks] == ["perturb", "circuit", "perturb", "circuit"]
+    # emulation changes how x is produced, never the decision or the modeled charge
+    assert [b.chosen for b in circ.blocks] == [b.chosen for b in runs["perturb"].blocks]
+    assert circ.solve_modeled_s == runs["perturb"].solve_modeled_s
+    with pytest.raises(UnknownNameError):
+        HybridNewtonConfig(quantum_emulation="hardware")
+    with pytest.raises(UnknownNameError):
+        HybridNewtonConfig(circuit_encoding="qrom")
+    with pytest.raises(InputError):
+        HybridNewtonConfig(circuit_max_kappa=0.5)
+
+
 @pytest.mark.parametrize("storage,prune,quantum_model,precision", [
     ("dense", None, "eq4", None), ("factor", None, "eq4", None), ("dense", 0.5, "eq4", None),
     ("dense", None, "resources", 0.05)])
