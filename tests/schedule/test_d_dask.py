@@ -6,7 +6,6 @@ Tables are compared after dropping the measured-timing columns (they differ run 
 """
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +18,10 @@ import dask  # noqa: E402
 from qlsa_sim.cost.calibrate import load_profile  # noqa: E402
 from qlsa_sim.errors import TraceError  # noqa: E402
 from qlsa_sim.schedule.executors import run_tasks  # noqa: E402
-from qlsa_sim.schedule.parallel_replay import (collect_replay, plan_replay,  # noqa: E402
-                                               replay_file, replay_parallel)
+from qlsa_sim.schedule.parallel_replay import collect_replay, plan_replay, replay_parallel  # noqa: E402
 from qlsa_sim.schedule.replay import ReplayConfig, replay  # noqa: E402
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter  # noqa: E402
+from d_workers import always_die, die_then_replay, flaky, square  # type: ignore[import-not-found]  # noqa: E402
 
 CFG = ReplayConfig()  # quantum_model="eq4"
 STEPS = (0, 10, 20, 30, 40)
@@ -55,38 +54,6 @@ def reference(trace, profile_path):
     return replay(TraceReader(trace), load_profile(profile_path), CFG, progress=False)
 
 
-def _square(x):
-    return x * x
-
-
-def _flaky(arg):
-    marker_dir, x, fails = arg
-    marker = Path(marker_dir) / f"flaky-{x}"
-    n = int(marker.read_text()) if marker.exists() else 0
-    marker.write_text(str(n + 1))
-    if n < fails:
-        raise RuntimeError(f"transient failure {n + 1} of item {x}")
-    if x < 0:
-        raise TraceError(f"item {x} is bad")
-    return x * x
-
-
-def _always_die(arg):
-    marker_dir, x = arg
-    if x == 1:
-        (Path(marker_dir) / f"death-{os.getpid()}").touch()
-        os._exit(1)
-    return x * x
-
-
-def _die_then_replay(task, marker_dir, victim, **kw):
-    marker = Path(marker_dir) / "died"
-    if task.file == victim and not marker.exists():
-        marker.touch()
-        os._exit(1)
-    return replay_file(task, **kw)
-
-
 def test_localcluster_started_for_us_gives_identical_table(trace, profile_path, reference, capfd, same):
     df, failures = replay_parallel(trace, profile_path, CFG, executor="dask", workers=2, progress=False)
     err = capfd.readouterr().err
@@ -105,9 +72,9 @@ def test_shared_cluster_identical_to_inprocess(trace, profile_path, cluster, sam
 def test_retry_and_expected_errors(tmp_path, cluster):
     items = [("ok", (str(tmp_path), 3, 0)), ("flaky", (str(tmp_path), 4, 2)), ("bad", (str(tmp_path), -1, 0)),
              ("hopeless", (str(tmp_path), 5, 9))]
-    ok, flaky, bad, hopeless = run_tasks(_flaky, items, executor="dask", scheduler_address=cluster.scheduler_address,
-                                         retries=2, progress=False)
-    assert ok.value == 9 and flaky.ok and flaky.value == 16
+    ok, retried, bad, hopeless = run_tasks(flaky, items, executor="dask", scheduler_address=cluster.scheduler_address,
+                                           retries=2, progress=False)
+    assert ok.value == 9 and retried.ok and retried.value == 16
     assert (tmp_path / "flaky-4").read_text() == "3"             # two failures, passed on the second retry
     assert bad.error_type == "TraceError" and bad.error == "item -1 is bad"
     assert (tmp_path / "flaky--1").read_text() == "1"            # expected errors are not retried
@@ -117,7 +84,7 @@ def test_retry_and_expected_errors(tmp_path, cluster):
 
 def test_killed_worker_is_restarted_and_table_complete(trace, profile_path, reference, tmp_path, cluster, same):
     plan = plan_replay(trace)
-    fn = functools.partial(_die_then_replay, marker_dir=str(tmp_path), victim=plan.tasks[2].file,
+    fn = functools.partial(die_then_replay, marker_dir=str(tmp_path), victim=plan.tasks[2].file,
                            profile=load_profile(profile_path), config=CFG)
     results = run_tasks(fn, [(t.file, t) for t in plan.tasks], executor="dask",
                         scheduler_address=cluster.scheduler_address, progress=False)
@@ -129,12 +96,12 @@ def test_killed_worker_is_restarted_and_table_complete(trace, profile_path, refe
 
 def test_task_that_always_kills_its_worker_gives_killedworker(tmp_path, cluster):
     # alone: Dask charges a death to every task on the dead worker, so co-scheduled tasks could be hit too
-    (res,) = run_tasks(_always_die, [("k1", (str(tmp_path), 1))], executor="dask",
+    (res,) = run_tasks(always_die, [("k1", (str(tmp_path), 1, 1))], executor="dask",
                        scheduler_address=cluster.scheduler_address, progress=False)
     assert not res.ok and res.error_type == "KilledWorker"
     assert len(list(tmp_path.glob("death-*"))) == 2              # allowed-failures = 1: two deaths, then given up
     # the nannies restarted the workers: the cluster still works
-    after = run_tasks(_always_die, [(f"k{i}", (str(tmp_path), i)) for i in (0, 2, 3)], executor="dask",
+    after = run_tasks(always_die, [(f"k{i}", (str(tmp_path), i, 1)) for i in (0, 2, 3)], executor="dask",
                       scheduler_address=cluster.scheduler_address, progress=False)
     assert [r.value for r in after] == [0, 4, 9]
 
@@ -158,6 +125,6 @@ def test_corrupt_snapshot_on_dask(trace, profile_path, reference, tmp_path, clus
 
 def test_square_matches_inprocess(cluster):
     items = [(f"k{i}", i) for i in range(20)]
-    ref = [r.value for r in run_tasks(_square, items, progress=False)]
-    got = run_tasks(_square, items, executor="dask", scheduler_address=cluster.scheduler_address, progress=False)
+    ref = [r.value for r in run_tasks(square, items, progress=False)]
+    got = run_tasks(square, items, executor="dask", scheduler_address=cluster.scheduler_address, progress=False)
     assert [r.key for r in got] == [k for k, _ in items] and [r.value for r in got] == ref

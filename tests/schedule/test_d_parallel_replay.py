@@ -8,7 +8,6 @@ measured_classical_s): they are measurements of each run and differ run to run.
 import argparse
 import functools
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from qlsa_sim.schedule.parallel_replay import (TIMING_COLUMNS, FileResult, add_p
                                                replay_file, replay_parallel)
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter
+from d_workers import die_then_replay  # type: ignore[import-not-found]
 
 CFG = ReplayConfig()  # quantum_model="eq4"
 
@@ -104,19 +104,10 @@ def test_factor_storage_matches_trace_reader(tmp_path, profile_path, rng, same):
     same(df, ref)
 
 
-def _die_then_replay(task, marker_dir, victim, **kw):
-    """replay_file, but the first time it meets ``victim`` it kills its worker process."""
-    marker = Path(marker_dir) / "died"
-    if task.file == victim and not marker.exists():
-        marker.touch()
-        os._exit(1)
-    return replay_file(task, **kw)
-
-
 def test_killed_worker_leaves_table_complete_without_duplicates(trace, profile_path, reference, tmp_path, same):
     plan = plan_replay(trace)
     assert [t.file for t in plan.tasks] == [f"snap-{s:08d}.npz" for s in (0, 10, 20, 30)]
-    fn = functools.partial(_die_then_replay, marker_dir=str(tmp_path), victim="snap-00000010.npz",
+    fn = functools.partial(die_then_replay, marker_dir=str(tmp_path), victim="snap-00000010.npz",
                            profile=load_profile(profile_path), config=CFG)
     results = run_tasks(fn, [(t.file, t) for t in plan.tasks], executor="process", workers=2, progress=False)
     assert (tmp_path / "died").exists()
