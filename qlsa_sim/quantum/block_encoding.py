@@ -285,21 +285,24 @@ def _index_permutation(c: np.ndarray, nq: int) -> np.ndarray:
     return mat
 
 
-def sparse_access_encoding(a: np.ndarray, s: int | None = None) -> BlockEncoding:
-    """Sparse-access encoding with signed entries, ``alpha = s max|A_ij|`` (``n_sys + 1`` ancillas)."""
+def _sparse_setup(a: np.ndarray, s: int | None):
+    """Shared start of the sparse-access encodings: checked matrix, n, system qubits, 2^qubits, max|A_ij|,
+    row sparsity s, column-index table, ``alpha = s max|A_ij|``."""
     a = check_symmetric_matrix(a)
     n = a.shape[0]
     nq = num_qubits_for(n)
-    dim = 2**nq
     amax = float(np.max(np.abs(a)))
     if amax == 0.0:
         raise InputError("matrix is zero: nothing to encode")
     s, c = sparse_pattern(a, s)
-    alpha = s * amax
+    return a, n, nq, 2**nq, amax, s, c, s * amax
+
+
+def sparse_access_encoding(a: np.ndarray, s: int | None = None) -> BlockEncoding:
+    """Sparse-access encoding with signed entries, ``alpha = s max|A_ij|`` (``n_sys + 1`` ancillas)."""
+    a, n, nq, dim, amax, s, c, alpha = _sparse_setup(a, s)
     # registers: system 0..nq-1, slot L nq..2nq-1, entry qubit q = 2nq
-    sysq = list(range(nq))
-    slot = list(range(nq, 2 * nq))
-    q = 2 * nq
+    sysq, slot, q = list(range(nq)), list(range(nq, 2 * nq)), 2 * nq
     uni = np.zeros(dim)
     uni[:s] = 1.0 / math.sqrt(s)
     diff = householder_with_first_column(uni)
@@ -428,21 +431,11 @@ def sparse_access_encoding_qrom(a: np.ndarray, entry_bits: int = 6, s: int | Non
     ancillas, as the counting path does).  Entries are quantised: ``|U_00 alpha - A| <= s max|A| pi 2^-b``
     per entry.  Meant for gate counting at small n (qubits: ``5 n_sys + entry_bits + 2``).
     """
-    a = check_symmetric_matrix(a)
-    n = a.shape[0]
-    nq = num_qubits_for(n)
-    dim = 2**nq
     b = int(entry_bits)
     if b < 1:
         raise InputError(f"entry_bits must be >= 1, got {entry_bits}")
-    amax = float(np.max(np.abs(a)))
-    if amax == 0.0:
-        raise InputError("matrix is zero: nothing to encode")
-    s, c = sparse_pattern(a, s)
-    alpha = s * amax
-    sysq = list(range(nq))
-    slot = list(range(nq, 2 * nq))
-    q = 2 * nq
+    a, n, nq, dim, amax, s, c, alpha = _sparse_setup(a, s)
+    sysq, slot, q = list(range(nq)), list(range(nq, 2 * nq)), 2 * nq
     data = list(range(2 * nq + 1, 2 * nq + 1 + b))
     fresh = list(range(2 * nq + 1 + b, 3 * nq + 1 + b))
     flag = 3 * nq + 1 + b
