@@ -160,7 +160,12 @@ class QuantumResourceModel:
         (Childs, Kothari, Somma 2017, arXiv:1511.02306, Sec. 1: kappa = ||A|| ||A^-1||), so the
         estimator gets sigma_max = max|lambda| and sigma_min = sigma_max / kappa, which for a
         positive definite block are lambda_max and lambda_min, and which also cover indefinite
-        blocks (exact transformer Hessians)."""
+        blocks (exact transformer Hessians). A non-symmetric block (``f.symmetric`` False, rowwise
+        pruning) is encoded as its Hermitian dilation ``[[0, A], [A^T, 0]]`` (Harrow, Hassidim, Lloyd
+        2009, arXiv:0811.3171, p. 2): size 2n, the same sigma's and kappa, sparsity max(row, column)."""
+        if not math.isfinite(f.kappa):
+            return CostEstimate(f"qlsa:{self.preset}", math.inf, "singular block (kappa = inf): no QLSA applies")
         sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
-        return self.seconds_for(f.n, f.max_nnz_per_row, f.kappa, max_abs_entry=f.max_abs_entry,
+        n = f.n if f.symmetric else 2 * f.n
+        return self.seconds_for(n, f.max_nnz_per_row, f.kappa, max_abs_entry=f.max_abs_entry,
                                 lambda_min=sigma_max / f.kappa, lambda_max=sigma_max)

@@ -4,6 +4,9 @@ Features are taken of the *regularized* block ``H + eps*I`` (what is actually so
 condition number comes from ``qlsa_sim.linalg.spectrum`` with its method and cost recorded:
 ``exact`` (dense eigvalsh, the reference), ``lanczos`` (ARPACK extremes; for PSD H with
 eps > 0, lambda_min >= eps is known), or ``auto`` (exact up to ``exact_max_n``).
+A non-symmetric block (``rowwise-topk`` pruning of ``H + eps I``, sometimes ``global``) has ``symmetric=False``: its kappa
+is ``sigma_max / sigma_min`` (``kappa_singular``: all singular values up to ``exact_max_n``, else
+Lanczos with one LU), Cholesky and CG do not apply, and a QLSA solves its Hermitian dilation.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from qlsa_sim.errors import InputError
-from qlsa_sim.linalg.conditioning import prune, regularize
+from qlsa_sim.errors import InputError, UnknownNameError
+from qlsa_sim.linalg.conditioning import STRATEGIES, prune, regularize
 from qlsa_sim.linalg.sparsity import density as _density
 from qlsa_sim.linalg.sparsity import nnz_per_row as _nnz_per_row
-from qlsa_sim.linalg.spectrum import check_symmetric, kappa_exact, kappa_from_factor, kappa_lanczos
+from qlsa_sim.linalg.spectrum import check_symmetric, kappa_exact, kappa_from_factor, kappa_lanczos, kappa_singular
 
 KAPPA_METHODS = ("auto", "exact", "lanczos")
 
@@ -33,7 +36,7 @@ class FeatureConfig:
     exact_max_n: int = 1024        # above this, Lanczos (cheap) rather than eigvalsh (O(n^3))
     psd: bool = True               # curvature blocks (GGN, ReLU-MLP Hessian) are PSD
     prune_density: float | None = None           # prune H + eps I to this density (None: no pruning)
-    prune_strategy: str = "symmetric-magnitude"  # see linalg/conditioning.py; must give a symmetric matrix
+    prune_strategy: str = "symmetric-magnitude"  # see linalg/conditioning.py (rowwise-topk: non-symmetric)
 
     def __post_init__(self) -> None:
         if not (self.reg_eps >= 0 and np.isfinite(self.reg_eps)):
@@ -44,9 +47,8 @@ class FeatureConfig:
             raise InputError(f"density tolerance must be in [0, 1), got {self.density_tol}")
         if self.prune_density is not None and not 0 < self.prune_density <= 1:
             raise InputError(f"prune density must be in (0, 1], got {self.prune_density}")
-        if self.prune_strategy == "rowwise-topk":
-            raise InputError("rowwise-topk pruning gives a non-symmetric matrix; the scheduler needs a symmetric "
-                             "one (use symmetric-magnitude, random or global)")
+        if self.prune_strategy not in STRATEGIES:
+            raise UnknownNameError("pruning strategy", self.prune_strategy, STRATEGIES)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class MatrixFeatures:
 
     ``kappa`` = max|lambda| / min|lambda| (also for indefinite blocks, e.g. exact transformer
     Hessians); ``positive_definite`` says whether lambda_min > 0 (Cholesky applies).
+    ``symmetric=False`` (rowwise-topk pruning): ``kappa`` = sigma_max / sigma_min, ``lambda_min`` and
+    ``lambda_max`` hold sigma_min and sigma_max, ``positive_definite`` is False, and
+    ``max_nnz_per_row`` counts rows and columns (the sparsity of the Hermitian dilation).
     """
 
     n: int
@@ -73,6 +78,7 @@ class MatrixFeatures:
     kappa_seconds: float
     seconds: float
     factor_rank: int | None = None   # columns r of a stored factor (H = scale M M^T), if any
+    symmetric: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +94,7 @@ def prepare_block(H: np.ndarray, config: FeatureConfig = FeatureConfig(), *, nam
                   factor: np.ndarray | None = None, factor_scale: float = 1.0) -> tuple[np.ndarray, MatrixFeatures]:
     """The matrix to solve, ``prune(H + eps I)`` (or ``H + eps I``), and its features.
 
-    Raises InputError on bad shape, NaN/Inf or asymmetry. With the block's ``factor`` M
+    Raises InputError on bad shape, NaN/Inf or asymmetry of ``H``. With the block's ``factor`` M
     (H = factor_scale M M^T) and no pruning, kappa comes exactly from the r x r Gram matrix
     (``kappa_from_factor``) unless ``kappa_method="exact"``. Offline replay and live training
     both call this, so they see the same features and make the same decisions.
@@ -106,19 +112,27 @@ def prepare_block(H: np.ndarray, config: FeatureConfig = FeatureConfig(), *, nam
     method = config.kappa_method
     if method == "auto":
         method = "exact" if A.shape[0] <= config.exact_max_n else "lanczos"
-    if factor is not None and method != "exact":
+    # symmetric-magnitude and random keep the pairs (i, j), (j, i) together; rowwise-topk breaks them, and
+    # global (exactly k entries) may split a pair of equal magnitude at its threshold
+    symmetric = (not pruned or config.prune_strategy in ("symmetric-magnitude", "random")
+                 or bool(np.array_equal(A, A.T)))
+    if not symmetric:
+        spec = kappa_singular(A, exact_max_n=A.shape[0] if method == "exact" else 0)  # "auto" resolved above
+    elif factor is not None and method != "exact":
         spec = kappa_from_factor(factor, eps_abs, scale=factor_scale)
     elif method == "exact":
         spec = kappa_exact(A)
     else:  # Lanczos on H with the shift known (PSD: lambda_min >= eps), or on the pruned matrix itself
         spec = kappa_lanczos(A, 0.0, psd=config.psd) if pruned else kappa_lanczos(H, eps_abs, psd=config.psd)
     nnz_rows = _nnz_per_row(A, tol)
+    max_nnz = int(nnz_rows.max()) if symmetric else int(max(nnz_rows.max(), _nnz_per_row(A.T, tol).max()))
     n = int(A.shape[0])
     features = MatrixFeatures(
         n=n, nnz=int(nnz_rows.sum()), density=float(_density(A, tol)), density_tol=config.density_tol,
-        max_nnz_per_row=int(nnz_rows.max()), max_abs_entry=max_abs, reg_eps=float(eps_abs),
+        max_nnz_per_row=max_nnz, max_abs_entry=max_abs, reg_eps=float(eps_abs),
         kappa=float(spec.kappa), lambda_min=float(spec.lambda_min), lambda_max=float(spec.lambda_max),
-        kappa_method=spec.method, kappa_exact=bool(spec.exact), positive_definite=bool(spec.lambda_min > 0),
+        kappa_method=spec.method, kappa_exact=bool(spec.exact),
+        positive_definite=symmetric and bool(spec.lambda_min > 0),
         kappa_seconds=float(spec.seconds), seconds=time.perf_counter() - t0,
-        factor_rank=None if factor is None else int(factor.shape[1]))
+        factor_rank=None if factor is None else int(factor.shape[1]), symmetric=symmetric)
     return A, features

@@ -234,8 +234,8 @@ def plot_pruning_strategies(train: pd.DataFrame, direction: pd.DataFrame, out_st
                             reference_accuracy: float, note: str = "") -> list[Path]:
     """Fig. 2(g): pruning strategies vs accuracy (training runs) and vs Newton-direction error.
 
-    ``train`` columns: ``strategy``, ``target_density``, ``final_accuracy`` (symmetric strategies
-    only: the scheduler refuses non-symmetric blocks). ``direction`` columns: ``strategy``,
+    ``train`` columns: ``strategy``, ``target_density``, ``final_accuracy`` (every strategy trained;
+    non-symmetric rowwise-topk blocks are solved by LU or a QLSA on the dilation). ``direction`` columns: ``strategy``,
     ``target_density``, ``error`` (||x_p - x|| / ||x||, NaN where the pruned system is singular),
     ``block``, ``step``; every strategy including ``rowwise-topk`` (the seed code's).
     """
@@ -251,7 +251,7 @@ def plot_pruning_strategies(train: pd.DataFrame, direction: pd.DataFrame, out_st
         axes[0].plot(g["target_density"], g["final_accuracy"], ls=ls, marker=m, color=c, label=s)
     axes[0].axhline(reference_accuracy, ls="--", color="k", label=f"unpruned: {reference_accuracy:.3f}")
     axes[0].set(xlabel="target density", ylabel="held-out accuracy (mean of the last evaluations)",
-                title="training with each symmetric strategy")
+                title="training with each pruning strategy")
     _density_axis(axes[0], train["target_density"])
     axes[0].legend(fontsize=8)
     agg = direction.groupby(["strategy", "target_density"], sort=False)["error"].median().reset_index()
@@ -268,8 +268,8 @@ def plot_pruning_strategies(train: pd.DataFrame, direction: pd.DataFrame, out_st
     axes[1].legend(fontsize=8)
     for ax in axes:
         ax.grid(alpha=0.3)
-    return _save(fig, out_stem, "Fig. 2(g) analogue: pruning strategies. rowwise-topk (the seed code's) gives a "
-                 "non-symmetric block that the scheduler refuses, so it appears only in the right panel", note)
+    return _save(fig, out_stem, "Fig. 2(g) analogue: pruning strategies, trained (left) and by Newton-direction "
+                 "error on trace blocks (right); rowwise-topk (the seed code's) gives non-symmetric blocks", note)
 
 
 def plot_p_sparsity(df: pd.DataFrame, out_stem: str | Path, *, note: str = "") -> list[Path]:

@@ -334,7 +334,7 @@ def dnn_sweep_specs(s: DNNSettings, cfg: HybridNewtonConfig) -> list[MethodSpec]
     (Fig. 2(b), 2(g)) and the regularization grid (Fig. 2(d))."""
     specs = [MethodSpec("hybrid", s.newton_lr, label="reference", newton=cfg, write_trace=True)]
     pairs = [("symmetric-magnitude", d) for d in s.prune_densities]
-    pairs += [(st, d) for st in ("symmetric-magnitude", "random") for d in s.strategy_densities]
+    pairs += [(st, d) for st in STRATEGIES for d in s.strategy_densities]
     for st, d in dict.fromkeys(pairs):
         f = replace(cfg.features, prune_density=float(d), prune_strategy=st)
         specs.append(MethodSpec("hybrid", s.newton_lr, label=_label_density(st, d), newton=replace(cfg, features=f),
@@ -583,7 +583,7 @@ def sweep_frames(s: DNNSettings, res: Mapping[str, Sequence[RunResult]]) -> dict
                    **summary(_label_density("symmetric-magnitude", d))} for d in s.prune_densities]
     eps_rows = [{"reg_eps": e, **(ref if e == s.reg_eps else summary(_label_eps(e)))} for e in s.reg_eps_grid]
     strat_rows = [{"strategy": st, "target_density": d, **summary(_label_density(st, d))}
-                  for st in ("symmetric-magnitude", "random") for d in s.strategy_densities]
+                  for st in STRATEGIES for d in s.strategy_densities]
     return {"reference": pd.DataFrame([ref]), "pruning": pd.DataFrame(prune_rows),
             "regularization": pd.DataFrame(eps_rows), "strategies": pd.DataFrame(strat_rows)}
 
@@ -797,6 +797,11 @@ def build_claims(agg: Mapping[str, Mapping[str, Mapping]], solve: pd.DataFrame, 
         f"density {d:g}: {a:.3f} ({-x:+.3f})" for d, a, x in zip(pr["target_density"], pr["final_accuracy"], drops))
         + f"; tolerance {tol:.3f}; modeled QLSA s/step unpruned {_fmt_s(ref['quantum_modeled_s_per_step'])} vs "
           f"{', '.join(_fmt_s(x) for x in pr['quantum_modeled_s_per_step'])} [modeled]")
+    st = sweeps.get("strategies")
+    if st is not None and len(st):  # Fig. 2(g): the same densities with every strategy
+        meas += "; Fig. 2(g) strategies, final accuracy: " + "; ".join(
+            f"density {d:g}: " + ", ".join(f"{r.strategy} {r.final_accuracy:.3f}" for r in g.itertuples())
+            for d, g in st.groupby("target_density", sort=False))
     claims.append(Claim("C4", "Symmetry-aware magnitude pruning builds sparsity for the QLSA without compromising "
                         "accuracy", "Fig. 2(b)", meas, "measured (accuracy) + modeled (QLSA cost)", v,
                         "holds if every pruned run's final accuracy is within the tolerance (max(1 point, 2 standard "
@@ -962,10 +967,10 @@ def write_report(path: Path, *, config: ReproduceConfig, claims: Sequence[Claim]
         "fig2e_convergence": "Fig. 2(e): held-out metric vs step and vs cumulative seconds (measured + modeled).",
         "fig2f_quantum_runtime_vs_kappa": "Fig. 2(f): QLSA runtime vs kappa at several densities against the classical "
                                           "solvers [all modeled].",
-        "fig2g_pruning_strategies": "Fig. 2(g): training with the symmetric pruning strategies (left) and the Newton-"
-                                    "direction error of every strategy incl. the seed code's rowwise-topk on trace "
-                                    "blocks (right). rowwise-topk gives a non-symmetric block that the scheduler "
-                                    "refuses (and global pruning need not be symmetric), so those two are not trained.",
+        "fig2g_pruning_strategies": "Fig. 2(g): training with every pruning strategy (left) and the Newton-direction "
+                                    "error of every strategy incl. the seed code's rowwise-topk on trace blocks "
+                                    "(right). rowwise-topk gives a non-symmetric block: LU solves it, and the QLSA "
+                                    "is priced on its Hermitian dilation (size 2n, kappa from singular values).",
         "fig3_p_sparsity": "Fig. 3: p%-sparsity distributions of the Hessian blocks at the first and last traced step.",
     }
     for name in FIGURES:
@@ -1186,8 +1191,11 @@ def _notes(config: ReproduceConfig, runs, sweep, fig2f) -> list[str]:
         "estimation, line search): it bounds any speedup from faster solves (Amdahl's law). The solve-only table "
         "compares solvers on identical blocks.",
         "Figure 2(g): rowwise-topk (the seed code's `prune_matrix_for_quantum_sparsity`) keeps the k largest entries "
-        "of each row: the result is not symmetric, which the scheduler refuses (FeatureConfig rejects it), so it is "
-        "assessed by the Newton-direction error on trace blocks only; `global` pruning need not be symmetric either.",
+        "of each row: the result is not symmetric, so Cholesky and CG do not apply (LU does), its kappa is "
+        "sigma_max/sigma_min, and the QLSA is priced on the Hermitian dilation [[0, A], [A^T, 0]] (size 2n); "
+        "`global` pruning keeps exactly k entries and can split a symmetric pair at its threshold. Neither strategy "
+        "repairs positive definiteness, so their Newton directions need not be descent directions (the line search "
+        "rejects those steps).",
         "The QLSA's solution carries a relative error equal to its precision eps (a random direction), standing in for "
         "the algorithm's output; its time is never measured.",
         "Before each task's Newton runs one untimed warm-up step is taken on a throw-away model, so one-time "

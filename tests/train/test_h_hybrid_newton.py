@@ -214,6 +214,21 @@ def test_live_decisions_equal_offline_replay(digits, tmp_path, storage, prune, q
     assert reader.snapshot(0, "layer:0").loss == pytest.approx(opt.history[0].loss, rel=1e-14)
 
 
+def test_rowwise_pruned_training_solves_nonsymmetric_blocks_and_replays(digits, tmp_path):
+    task = make_task(digits)
+    features = FeatureConfig(reg_eps=EPS, prune_density=0.3, prune_strategy="rowwise-topk")
+    before = task.evaluate(named_params(task.model))
+    opt = HybridNewton(task, make_profile(**MIXED), cfg(features=features, line_search=True), tmp_path / "live")
+    run_steps(opt, task, 6)
+    blocks = [b for s in opt.history for b in s.blocks]
+    assert {b.chosen for b in blocks} <= {"lu", "qlsa:jennings2023_v1"}  # Cholesky needs a symmetric block
+    assert not any(b.positive_definite for b in blocks)
+    assert all(b.residual < 1e-8 for b in blocks if not b.is_quantum)  # LU really solved the pruned system
+    assert task.evaluate(named_params(task.model))["test_loss"] < before["test_loss"]
+    df = replay_live_trace(tmp_path / "live", make_profile(**MIXED))
+    assert len(df) == 12 and df["agrees"].all() and not df["symmetric"].any()
+
+
 def test_state_dict_round_trip(digits):
     prof = make_profile(**MIXED)
     full_task = make_task(digits)
