@@ -134,6 +134,10 @@ def add_calibrate_parser(sub) -> None:
                    help="matrix sizes to time (comma-separated)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--eq3-fit", default="asymptotic", choices=("asymptotic", "relative"),
+                   help="how c1, c2 of Eq. 3 are fitted (Cholesky, LU): 'asymptotic' (default) takes c1 from the "
+                        "largest sizes and extrapolates to larger n; 'relative' fits all sizes by relative error "
+                        "(over-predicts at larger n when GFLOP/s still rise)")
     add_quantum_options(p)
     p.add_argument("--out", default=str(DEFAULT_CALIBRATION))
     p.add_argument("--quiet", action="store_true")
@@ -148,12 +152,14 @@ def run_calibrate(args) -> int:
     get_preset(args.preset), get_profile(args.profile)  # unknown names fail before any work
     rm = QuantumResourceModel(precision=args.precision, preset=args.preset, profile=args.profile, basis=args.basis)
     prof = calibrate(sizes=args.sizes, repeats=args.repeats, threads=args.threads, resource_model=rm,
-                     progress=not args.quiet)
+                     progress=not args.quiet, eq3_fit=args.eq3_fit)
     path = save_profile(prof, args.out)
     for solver, c in prof.classical_fits.items():
-        form = "c1*n^3+c2 (Eq. 3)" if solver in ("cholesky", "lu") else "a*flops+b"
+        sec = prof.raw["classical"]["solvers"][solver]
+        form = (f"c1*n^3+c2 (Eq. 3, {sec['fit']} fit, c1 from n={sec['c1_sizes'][0]}..{sec['c1_sizes'][-1]})"
+                if solver in ("cholesky", "lu") else "a*flops+b")
         print(f"classical {solver:9s} (measured, {args.threads} thread): {form}: {c.a:.4g}, {c.b:.4g} s; "
-              f"R^2={c.r2:.4f} (log R^2={c.r2_log:.4f})")
+              f"R^2={c.r2:.4f} (log R^2={c.r2_log:.4f}, all sizes)")
     q = prof.quantum_fit
     print(f"quantum (modeled, {args.preset} on {args.profile}): q1={q.a:.4g} s, q2={q.b:.4g} s, "
           f"R^2={q.r2:.4f} (log R^2={q.r2_log:.4f})")
