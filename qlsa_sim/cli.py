@@ -39,17 +39,15 @@ _int_list, _float_list = _number_list(int), _number_list(float)
 
 
 # ---------------------------------------------------------------- record
-def add_record_parser(sub) -> None:
-    p = sub.add_parser("record", help="train a model and record a Hessian trace")
+def add_task_options(p) -> None:
+    """The model, data and block options that ``record`` and ``train`` share (see :func:`make_task`)."""
     p.add_argument("--model", default="mlp", help="mlp | bert | gpt (default mlp)")
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist | mnist | digits (MLP)")
     p.add_argument("--data-dir", help="directory holding the data set's files (IDX for MNIST formats, "
                                       "wiki.*.raw for text)")
     p.add_argument("--sizes", default="784-16-10", help="MLP layer widths (input adapts to the data)")
     p.add_argument("--image-size", type=int, help="average-pool images to this side (e.g. 14)")
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--every", type=int, default=50, help="snapshot every k steps")
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--mlp-partition", default="per-layer", help="MLP blocks: per-layer | per-tensor")
     p.add_argument("--batch-size", type=int, help="default 128 (MLP), 16 sequences (text)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", default="float64", help="storage dtype of blocks: float64 | float32")
@@ -69,6 +67,14 @@ def add_record_parser(sub) -> None:
     t.add_argument("--block-layers", type=_int_list, help="record blocks of these layers only, e.g. 0,3")
     t.add_argument("--block-kinds", help="record these block kinds only, e.g. q,k,v,o,fc1,fc2,aux")
     t.add_argument("--include-embeddings", action="store_true")
+
+
+def add_record_parser(sub) -> None:
+    p = sub.add_parser("record", help="train a model and record a Hessian trace")
+    add_task_options(p)
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--every", type=int, default=50, help="snapshot every k steps")
+    p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--out", help="trace directory (default hessian_traces/<model>-<dataset>)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="continue an interrupted trace")
@@ -83,7 +89,8 @@ def make_task(args):
         from qlsa_sim.train.mlp_task import MLPTask
 
         data = load_image_dataset(args.dataset, data_dir=args.data_dir, image_size=args.image_size)
-        return MLPTask(data, parse_sizes(args.sizes), batch_size=args.batch_size or 128, seed=args.seed)
+        return MLPTask(data, parse_sizes(args.sizes), batch_size=args.batch_size or 128, seed=args.seed,
+                       partition=args.mlp_partition)
     if args.model in ("bert", "gpt"):
         from qlsa_sim.train.text_tasks import make_text_task
 
@@ -340,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     from qlsa_sim.report.reproduce_cli import add_reproduce_parser
 
     add_reproduce_parser(sub)
+    from qlsa_sim.train.train_cli import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
@@ -355,8 +365,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if runner is None:
         from qlsa_sim.quantum import cli_commands as qc
         from qlsa_sim.report.reproduce_cli import run_reproduce
+        from qlsa_sim.train.train_cli import run_train
 
-        runner = {"estimate": qc.run_estimate, "validate": qc.run_validate, "reproduce": run_reproduce}[args.command]
+        runner = {"estimate": qc.run_estimate, "validate": qc.run_validate, "reproduce": run_reproduce,
+                  "train": run_train}[args.command]
     try:
         return int(runner(args) or 0)
     except QlsaSimError as e:
