@@ -81,7 +81,6 @@ from qlsa_sim.curvature.compute import CURVATURE_KINDS, METHODS, STORAGES, block
 from qlsa_sim.errors import InputError, TraceError, UnknownNameError
 from qlsa_sim.linalg.features import FeatureConfig, MatrixFeatures, prepare_block
 from qlsa_sim.linalg.solvers import cg_solve, cholesky_solve, lu_solve, woodbury_solve
-from qlsa_sim.quantum.block_encoding import ENCODINGS
 from qlsa_sim.schedule.policy import Decision, decide
 from qlsa_sim.schedule.replay import QUANTUM_MODELS, ReplayConfig, block_estimates
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter, snapshot_id
@@ -90,6 +89,7 @@ from qlsa_sim.train.task import TrainingTask
 
 MODES = ("hybrid", "classical", "quantum")
 EMULATIONS = ("perturb", "circuit")
+CIRCUIT_ENCODINGS = ("dilation", "pauli_lcu", "sparse")  # quantum.block_encoding.ENCODINGS (qiskit not imported here)
 CIRCUIT_KAPPA_BUCKET = 1.25  # polynomials for kappa_eff rounded up to 1.25^k, so cached angles are reused
 TRACE_DTYPES = ("float64", "float32")
 CLASSICAL_SOLVERS = ("cholesky", "lu", "cg", "woodbury")
@@ -178,8 +178,8 @@ class HybridNewtonConfig:
             raise InputError(f"threads must be >= 1 or None, got {self.threads}")
         if self.quantum_emulation not in EMULATIONS:
             raise UnknownNameError("quantum emulation", self.quantum_emulation, EMULATIONS)
-        if self.circuit_encoding not in ENCODINGS:
-            raise UnknownNameError("block encoding", self.circuit_encoding, ENCODINGS)
+        if self.circuit_encoding not in CIRCUIT_ENCODINGS:
+            raise UnknownNameError("block encoding", self.circuit_encoding, CIRCUIT_ENCODINGS)
         if self.circuit_max_n < 1 or not self.circuit_max_kappa >= 1:
             raise InputError(f"circuit_max_n must be >= 1 and circuit_max_kappa >= 1, got {self.circuit_max_n} "
                              f"and {self.circuit_max_kappa}")

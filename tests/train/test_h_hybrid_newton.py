@@ -359,3 +359,10 @@ def test_text_task_row_blocks_and_replay(tmp_path):
     assert opt.history[-1].loss_after < opt.history[-1].loss
     df = replay_live_trace(tmp_path / "gpt", make_profile(**MIXED))
     assert df["agrees"].all() and len(df) == 2 * len(task.blocks())
+
+
+def test_circuit_encodings_are_the_block_encodings():
+    from qlsa_sim.quantum.block_encoding import ENCODINGS
+    from qlsa_sim.train.hybrid_newton import CIRCUIT_ENCODINGS
+
+    assert CIRCUIT_ENCODINGS == ENCODINGS  # kept apart so that importing the optimizer does not import qiskit
