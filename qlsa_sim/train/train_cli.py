@@ -50,6 +50,9 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
     o.add_argument("--prune-density", type=float, help="prune H + eps I to this density before solving")
     o.add_argument("--prune-strategy", default="symmetric-magnitude",
                    help="symmetric-magnitude | random | global | rowwise-topk")
+    o.add_argument("--uncovered-scale", type=float,
+                   help="step -s*g on parameters in no block (default 0.5 for bert/gpt, whose blocks cover a few "
+                        "projections; 0 for the MLP, whose blocks cover every parameter)")
     o.add_argument("--classical-solvers", help="restrict the classical solvers, e.g. lu (the paper's baseline)")
     o.add_argument("--quantum-model", default="eq4", help="eq4 (paper Eq. 4, fitted) | resources (counted)")
     o.add_argument("--precision", type=float, help="QLSA precision eps (default: the profile's)")
@@ -81,7 +84,9 @@ def run_train(args) -> int:
                                 memory_budget_gb=args.memory_budget_gb, curvature_batch=args.curvature_batch,
                                 quantum_model=args.quantum_model, precision=args.precision,
                                 line_search=args.line_search, classical_solvers=solvers, trace_dtype=args.dtype,
-                                quantum_emulation=args.quantum_emulation)
+                                quantum_emulation=args.quantum_emulation,
+                                uncovered_scale=(args.uncovered_scale if args.uncovered_scale is not None
+                                                 else 0.0 if args.model == "mlp" else 0.5))
     specs = [MethodSpec(m, args.lr if m in ("sgd", "adam") else args.newton_lr,
                         momentum=args.momentum if m == "sgd" else 0.0, newton=newton) for m in args.methods]
     profile = None

@@ -57,3 +57,15 @@ def test_train_errors_are_one_line(tmp_path, capsys):
     assert main(BASE + ["--methods", "hybrid", "--calibration", str(tmp_path / "missing.json"),
                         "--out", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_train_gpt_covers_its_blocks_and_steps_the_rest(tmp_path):
+    out = tmp_path / "gpt"
+    argv = ["train", "--model", "gpt", "--layers-count", "1", "--heads", "1", "--width", "8", "--context", "8",
+            "--batch-size", "4", "--curvature-batch", "1", "--block-kinds", "v", "--methods", "hybrid",
+            "--max-steps", "3", "--calibration", PROFILE, "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    table, blocks = pd.read_csv(out / "table.csv"), pd.read_csv(out / "blocks.csv")
+    assert set(blocks["block"]) == {"layers.0.attn.v.weight"} and len(blocks) == 3
+    # the parameters outside the v block take -0.5 g (the default for text models), so the loss falls
+    assert table["final_test_loss"].item() < table["initial_test_loss"].item() - 0.1
