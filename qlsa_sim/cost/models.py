@@ -165,7 +165,25 @@ class QuantumResourceModel:
         2009, arXiv:0811.3171, p. 2): size 2n, the same sigma's and kappa, sparsity max(row, column)."""
         if not math.isfinite(f.kappa):
             return CostEstimate(f"qlsa:{self.preset}", math.inf, "singular block (kappa = inf): no QLSA applies")
+        return self.seconds_for(**self.encoded_matrix(f))
+
+    @staticmethod
+    def encoded_matrix(f) -> dict:
+        """What the estimator is told of the block (see :meth:`estimate`): n (2n for the dilation of a
+        non-symmetric block), nonzeros per row, kappa, max|A_ij|, sigma_min and sigma_max."""
         sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
-        n = f.n if f.symmetric else 2 * f.n
-        return self.seconds_for(n, f.max_nnz_per_row, f.kappa, max_abs_entry=f.max_abs_entry,
-                                lambda_min=sigma_max / f.kappa, lambda_max=sigma_max)
+        return {"n": f.n if getattr(f, "symmetric", True) else 2 * f.n, "nnz_per_row": f.max_nnz_per_row,
+                "kappa": f.kappa, "max_abs_entry": f.max_abs_entry, "lambda_min": sigma_max / f.kappa,
+                "lambda_max": sigma_max}
+
+    @staticmethod
+    def effective_kappa(f) -> float:
+        """``kappa_eff = alpha / sigma_min`` of the block's sparse-access encoding (``alpha = s max|A_ij|``),
+        the condition number the QLSA's query count sees (:func:`qlsa_sim.quantum.resources.effective_alpha_kappa`)."""
+        from qlsa_sim.quantum.resources import effective_alpha_kappa
+
+        if not math.isfinite(f.kappa):
+            return math.inf
+        m = QuantumResourceModel.encoded_matrix(f)
+        return effective_alpha_kappa(m["n"], m["nnz_per_row"], m["kappa"], max_abs_entry=m["max_abs_entry"],
+                                     lambda_min=m["lambda_min"], lambda_max=m["lambda_max"])[1]

@@ -18,7 +18,6 @@ import numpy as np
 
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.conditioning import STRATEGIES, prune, regularize
-from qlsa_sim.linalg.sparsity import density as _density
 from qlsa_sim.linalg.sparsity import nnz_per_row as _nnz_per_row
 from qlsa_sim.linalg.spectrum import check_symmetric, kappa_exact, kappa_from_factor, kappa_lanczos, kappa_singular
 
@@ -107,7 +106,7 @@ def prepare_block(H: np.ndarray, config: FeatureConfig = FeatureConfig(), *, nam
     if pruned:
         A = prune(A, config.prune_density, config.prune_strategy, keep_pd=config.psd).matrix
         factor = None  # the factor describes the unpruned block
-    max_abs = float(np.abs(A).max()) if A.size else 0.0
+    max_abs = float(max(A.max(), -A.min())) if A.size else 0.0  # max|A_ij| without an n x n |A| temporary
     tol = config.density_tol * max_abs
     method = config.kappa_method
     if method == "auto":
@@ -128,7 +127,8 @@ def prepare_block(H: np.ndarray, config: FeatureConfig = FeatureConfig(), *, nam
     max_nnz = int(nnz_rows.max()) if symmetric else int(max(nnz_rows.max(), _nnz_per_row(A.T, tol).max()))
     n = int(A.shape[0])
     features = MatrixFeatures(
-        n=n, nnz=int(nnz_rows.sum()), density=float(_density(A, tol)), density_tol=config.density_tol,
+        n=n, nnz=int(nnz_rows.sum()), density=float(nnz_rows.sum()) / float(A.size),
+        density_tol=config.density_tol,
         max_nnz_per_row=max_nnz, max_abs_entry=max_abs, reg_eps=float(eps_abs),
         kappa=float(spec.kappa), lambda_min=float(spec.lambda_min), lambda_max=float(spec.lambda_max),
         kappa_method=spec.method, kappa_exact=bool(spec.exact),

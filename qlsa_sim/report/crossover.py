@@ -46,10 +46,11 @@ def ratio_grid(quantum: SecondsFn, classical: SecondsFn, n: int, kappas: np.ndar
 def plot_crossover(quantum: SecondsFn, rivals: Sequence[tuple[str, SecondsFn]], n: int, points: pd.DataFrame | None,
                    out_stem: str | Path, *, kappa_range: tuple[float, float] = (1.0, 1e8),
                    density_range: tuple[float, float] = (1e-4, 1.0), resolution: int = 40, title: str = "",
-                   subtitle: str = "") -> list[Path]:
+                   subtitle: str = "", kappa_label: str = "condition number kappa") -> list[Path]:
     """Write ``<out_stem>.png`` and ``.svg``: one panel per classical rival at size ``n``.
 
-    ``points`` (columns n, kappa, density, step) are the trace's blocks; those of size ``n`` are drawn.
+    ``points`` (columns n, kappa, density, step) are the trace's blocks; those of size ``n`` are drawn,
+    at the kappa the ``quantum`` function takes (``kappa_label`` says which).
     """
     kappas = np.geomspace(*kappa_range, resolution)
     dens = np.geomspace(*density_range, resolution)
@@ -67,17 +68,18 @@ def plot_crossover(quantum: SecondsFn, rivals: Sequence[tuple[str, SecondsFn]], 
         crosses = np.nanmin(g) < 0 < np.nanmax(g)
         if crosses:
             ax.contour(kappas, dens, g, levels=[0.0], colors="k", linewidths=1.5)
-        ax.set(xscale="log", yscale="log", xlabel="condition number kappa", ylabel="density d", title=f"vs {label}")
+        ax.set(xscale="log", yscale="log", xlabel=kappa_label, ylabel="density d", title=f"vs {label}")
         verdict = ("black line: break-even" if crosses else
                    "quantum cheaper everywhere" if np.nanmax(g) < 0 else "classical cheaper everywhere")
         ax.text(0.98, 0.02, verdict, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
                 bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
         if pts is not None and len(pts):
-            ax.scatter(pts["kappa"], pts["density"], c=pts["step"], cmap="viridis", edgecolors="k", s=30,
-                       zorder=3, label=f"trace blocks (n={n}), colour = step")
-            ax.legend(loc="upper right", fontsize=7)
+            marks = ax.scatter(pts["kappa"], pts["density"], c=pts["step"], cmap="viridis", edgecolors="k", s=30,
+                               zorder=3)
     for ax in axes.ravel()[len(rivals):]:
         ax.axis("off")
+    if pts is not None and len(pts):  # one legend for all panels, below them (never over a marker)
+        fig.legend([marks], [f"trace blocks (n={n}), colour = step"], loc="outside lower center", fontsize=8)
     fig.colorbar(mesh, ax=axes.ravel().tolist(), label="log10(T_quantum / T_classical)  [modeled]", shrink=0.8)
     width = 60 * cols
     fig.suptitle("\n".join(textwrap.fill(t, width) for t in (f"{title} (n = {n})", subtitle) if t), fontsize=9)
