@@ -26,13 +26,14 @@ def _methods(text: str) -> tuple[str, ...]:
 
 
 def add_train_parser(sub) -> argparse.ArgumentParser:
-    from qlsa_sim.cli import _int_list, add_task_options
+    from qlsa_sim.cli import add_task_options
+    from qlsa_sim.report.reproduce_cli import _seeds
 
     p = sub.add_parser("train", help="train with SGD / Adam / HybridNewton (live classical-vs-QLSA scheduling); "
                                      "tables of measured and modeled seconds, per-block decisions, convergence plot")
     add_task_options(p)
     p.add_argument("--methods", type=_methods, default=("sgd", "hybrid"), help=METHOD_HELP)
-    p.add_argument("--seeds", type=_int_list, default=[0], help="comma-separated seeds (default 0)")
+    p.add_argument("--seeds", type=_seeds, default=(0,), help="comma-separated seeds (default 0)")
     p.add_argument("--calibration", help="calibration profile JSON (needed by the Newton methods), e.g. "
                                          "calibration/example-2core.json")
     s = p.add_argument_group("stopping")
