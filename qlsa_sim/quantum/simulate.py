@@ -193,7 +193,7 @@ def validate_solve(
         b = rng.standard_normal(n)
     sim = simulate_qsvt_solve(a, b, eps, encoding=encoding)
     b = np.asarray(b, dtype=float)
-    lam = np.linalg.eigvalsh(a)
+    lam, vecs = np.linalg.eigh(a)  # one decomposition: kappa and the predicted success probability
     x = np.linalg.solve(a, b)
     x /= np.linalg.norm(x)
     xq = sim.amplitudes / np.sqrt(sim.success_probability)
@@ -202,9 +202,8 @@ def validate_solve(
     phase = overlap / abs(overlap) if abs(overlap) > 0 else 1.0
     rel_err = float(np.linalg.norm(xq / phase - x))
     poly = inversion_polynomial(sim.kappa_eff, eps)
-    w, vecs = np.linalg.eigh(a / sim.alpha)
     bn = b / np.linalg.norm(b)
-    pb = vecs @ (poly(w) * (vecs.T @ bn))
+    pb = vecs @ (poly(lam / sim.alpha) * (vecs.T @ bn))
     predicted = float(pb @ pb)
     plan = qsvt_query_plan(sim.kappa_eff, eps)
 
