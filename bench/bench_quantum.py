@@ -28,9 +28,9 @@ def _time(fn, repeat: int = 1) -> float:
 
 
 def bench_counting() -> None:
-    from qlsa_sim.quantum import counting
-    from qlsa_sim.quantum.presets import preset_names
-    from qlsa_sim.quantum.resources import estimate_qlsa_resources
+    from qlsa_sim.quantum.estimation import counting
+    from qlsa_sim.quantum.estimation.presets import preset_names
+    from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
 
     # layer-1 Hessian block of the 784-16-10 MLP (design.md): n = 12544, 62 % dense, kappa ~ 6e3 at eps=1e-3
     matrices = [
@@ -59,7 +59,7 @@ def bench_counting() -> None:
 
 
 def bench_angles() -> None:
-    from qlsa_sim.quantum import qsvt
+    from qlsa_sim.quantum.circuits import angles as qsvt
 
     print("QSVT angle finding (pyqsp sym_qsp), empty cache vs JSON cache")
     print(f"{'kappa':>7} {'eps':>7} {'degree':>7} {'cold s':>9} {'cached ms':>10} {'ratio':>9}")
@@ -84,7 +84,7 @@ def main() -> int:
         pass
     with threadpool_limits(1):
         t0 = time.perf_counter()
-        import qlsa_sim.quantum.bloqs  # noqa: F401  (Qualtran import, reported separately)
+        import qlsa_sim.quantum.estimation.bloqs  # noqa: F401  (Qualtran import, reported separately)
 
         print(f"import qualtran + bloqs: {time.perf_counter() - t0:.2f} s")
         bench_counting()

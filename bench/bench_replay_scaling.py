@@ -61,7 +61,7 @@ def _profile(path: Path) -> Path:
 
 
 def _overhead(executor: str, workers: int | None, noop: int) -> tuple[float, float]:
-    from qlsa_sim.schedule.executors import run_tasks
+    from qlsa_sim.core.executors import run_tasks
 
     def timed(k: int) -> float:
         t0 = time.perf_counter()

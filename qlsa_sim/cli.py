@@ -7,22 +7,15 @@ every snapshot already recorded and exits with 130.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from qlsa_sim.core.threads import default_single_thread_env
 from qlsa_sim.errors import QlsaSimError, TraceError
 
 DEFAULT_CALIBRATION = Path("calibration") / "local.json"
-
-
-def _threads() -> None:
-    # One BLAS thread by default: on this kind of machine 2 threads make small calls far slower
-    # (design.md). Users can override with the usual environment variables.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
 
 
 def _number_list(cast):
@@ -153,8 +146,8 @@ def add_calibrate_parser(sub) -> None:
 def run_calibrate(args) -> int:
     from qlsa_sim.cost.calibrate import calibrate, save_profile
     from qlsa_sim.cost.models import QuantumResourceModel
-    from qlsa_sim.quantum.hardware import get_profile
-    from qlsa_sim.quantum.presets import get_preset
+    from qlsa_sim.quantum.estimation.hardware import get_profile
+    from qlsa_sim.quantum.estimation.presets import get_preset
 
     get_preset(args.preset), get_profile(args.profile)  # unknown names fail before any work
     rm = QuantumResourceModel(precision=args.precision, preset=args.preset, profile=args.profile, basis=args.basis)
@@ -358,7 +351,7 @@ RUNNERS = {"demo": run_demo, "record": run_record, "calibrate": run_calibrate, "
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _threads()
+    default_single_thread_env()
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     runner = RUNNERS.get(args.command)

@@ -30,7 +30,7 @@ from qlsa_sim.cost.models import (ClassicalCubicModel, ClassicalFlopModel, Quant
                                   eq4_regressor)
 from qlsa_sim.errors import CalibrationError, InputError, UnknownNameError
 from qlsa_sim.linalg import solvers
-from qlsa_sim.traces.atomic import atomic_write_json
+from qlsa_sim.core.atomic import atomic_write_json
 
 FORMAT = "qlsa-sim-calibration/1"
 

@@ -9,7 +9,7 @@ a gate time (quantum; nothing quantum is ever measured here). ``CostEstimate.mod
   solution precision; we take the natural logarithm (any other base is absorbed by q1).
 - Resource model (beyond the paper): QLSA query count of a named preset (e.g. Jennings et al.
   2023, arXiv:2305.11352, Thm 1) x per-query block-encoding cost -> depth x gate time
-  (``qlsa_sim.quantum.resources`` / ``qlsa_sim.quantum.timing``).
+  (``qlsa_sim.quantum.estimation.resources`` / ``qlsa_sim.quantum.estimation.timing``).
 """
 
 from __future__ import annotations
@@ -143,8 +143,8 @@ class QuantumResourceModel:
 
     def seconds_for(self, n: int, nnz_per_row: int, kappa: float, *, max_abs_entry: float | None = None,
                     lambda_min: float | None = None, lambda_max: float | None = None) -> CostEstimate:
-        from qlsa_sim.quantum.resources import estimate_qlsa_resources
-        from qlsa_sim.quantum.timing import qlsa_time
+        from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
+        from qlsa_sim.quantum.estimation.timing import qlsa_time
 
         res = estimate_qlsa_resources(int(n), int(nnz_per_row), float(kappa), self.precision, self.preset,
                                       max_abs_entry=max_abs_entry, lambda_min=lambda_min, lambda_max=lambda_max)
@@ -180,7 +180,7 @@ class QuantumResourceModel:
     def effective_kappa(f) -> float:
         """``kappa_eff = alpha / sigma_min`` of the block's sparse-access encoding (``alpha = s max|A_ij|``),
         the condition number the QLSA's query count sees (:func:`qlsa_sim.quantum.resources.effective_alpha_kappa`)."""
-        from qlsa_sim.quantum.resources import effective_alpha_kappa
+        from qlsa_sim.quantum.estimation.resources import effective_alpha_kappa
 
         if not math.isfinite(f.kappa):
             return math.inf

@@ -1,26 +1,7 @@
-"""quantum subpackage: QLSA query presets, hardware profiles, full-scale resource counts and time.
+"""quantum subpackage: QLSA cost estimation (``estimation/``) and circuits built and simulated (``circuits/``).
 
-Light re-exports only (no qiskit / Qualtran import here).  Circuits live in ``block_encoding``,
-``qsvt``, ``circuits``, ``simulate`` (qiskit, qiskit-aer, pyqsp); counting bloqs in ``bloqs`` (Qualtran),
-imported lazily by ``counting``.
+``estimation`` (no qiskit): query-count presets, hardware profiles, Qualtran counting bloqs, full-scale
+resources and wall time. ``circuits`` (qiskit, qiskit-aer, pyqsp): block encodings, QSVT angles, circuit
+construction, Aer simulation and the count-agreement check. Nothing is imported here, so importing a
+sibling does not pay for Qualtran or qiskit.
 """
-
-from qlsa_sim.quantum.hardware import DEFAULT_PROFILE, HardwareProfile, get_profile, profile_names
-from qlsa_sim.quantum.presets import DEFAULT_PRESET, QueryPreset, get_preset, preset_names
-from qlsa_sim.quantum.resources import QLSAResources, estimate_qlsa_resources
-from qlsa_sim.quantum.timing import QuantumTime, qlsa_time
-
-__all__ = [
-    "DEFAULT_PRESET",
-    "DEFAULT_PROFILE",
-    "HardwareProfile",
-    "QLSAResources",
-    "QueryPreset",
-    "QuantumTime",
-    "estimate_qlsa_resources",
-    "get_preset",
-    "get_profile",
-    "preset_names",
-    "profile_names",
-    "qlsa_time",
-]

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.hardware import get_profile, profile_names
-from qlsa_sim.quantum.presets import get_preset, preset_names, validate_kappa_eps
+from qlsa_sim.quantum.estimation.hardware import get_profile, profile_names
+from qlsa_sim.quantum.estimation.presets import get_preset, preset_names
+from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
 
 TABLE_COLUMNS = [
     "id", "preset", "kind", "profile", "n", "nnz_per_row", "kappa", "kappa_eff", "alpha", "eps", "queries",
@@ -45,8 +46,8 @@ def estimate_table(
     """One row per (preset, profile): modeled counts (``estimate_qlsa_resources``) and time
     (``qlsa_time``).  ``matrix_info`` may hold ``max_abs_entry``, ``lambda_min``, ``lambda_max``.
     ``components`` lists the seconds of each included time component (JSON)."""
-    from qlsa_sim.quantum.resources import estimate_qlsa_resources
-    from qlsa_sim.quantum.timing import qlsa_time
+    from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
+    from qlsa_sim.quantum.estimation.timing import qlsa_time
 
     unknown = set(matrix_info) - {"max_abs_entry", "lambda_min", "lambda_max"}
     if unknown:
@@ -117,7 +118,7 @@ def load_matrix(path: str | Path) -> np.ndarray:
 def matrix_features(a: np.ndarray, *, name: str = "matrix") -> dict:
     """``n``, ``nnz_per_row`` (densest row), ``kappa``, ``max_abs_entry``, ``lambda_min``, ``lambda_max`` of
     a symmetric positive definite matrix (exact eigenvalues; InputError if not SPD)."""
-    from qlsa_sim.quantum.block_encoding import check_symmetric_matrix
+    from qlsa_sim.quantum.circuits.block_encoding import check_symmetric_matrix
 
     a = check_symmetric_matrix(a, require_pd=True, name=name)
     lam = np.linalg.eigvalsh(a)
@@ -225,7 +226,7 @@ def add_validate_parser(subparsers) -> None:
 
 def run_validate(args) -> int:
     """Simulate and print errors; 0 on success."""
-    from qlsa_sim.quantum.simulate import random_spd, validate_solve
+    from qlsa_sim.quantum.circuits.simulate import random_spd, validate_solve
 
     if not 0.0 < args.eps < 1.0:
         raise InputError(f"--eps must lie in (0, 1), got {args.eps}")

@@ -60,7 +60,7 @@ def evolution_table(traces: Sequence[str | Path], config: FeatureConfig = Featur
     One task per snapshot file on the chosen executor (``schedule/executors.py``); rows keep the
     traces' manifest order whatever the executor.
     """
-    from qlsa_sim.schedule.executors import run_tasks
+    from qlsa_sim.core.executors import run_tasks
 
     items = []
     for loc in traces:

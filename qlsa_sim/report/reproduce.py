@@ -69,7 +69,7 @@ from qlsa_sim.report.evolution import (
 )
 from qlsa_sim.report.replay_report import quantum_description, quantum_seconds_fn
 from qlsa_sim.report.tables import write_table
-from qlsa_sim.traces.atomic import atomic_write_json
+from qlsa_sim.core.atomic import atomic_write_json
 from qlsa_sim.traces.store import TraceReader
 from qlsa_sim.train.baselines import (
     BaselineReport,
@@ -383,7 +383,8 @@ def warm_up(make, cfg: HybridNewtonConfig, profile: CalibrationProfile, readout_
     """One untimed HybridNewton step per quantum model on a throw-away task, so that one-time
     initialisation (imports, torch.func tracing, the resource estimator's first counts) is not
     charged to whichever method happens to run first."""
-    from qlsa_sim.train.hybrid_newton import HybridNewton, pinned_threads
+    from qlsa_sim.core.threads import pinned_threads
+    from qlsa_sim.train.hybrid_newton import HybridNewton
 
     task = make(seed)
     batch = next(iter(task.batches()))

@@ -1,4 +1,4 @@
-"""Replay split by snapshot file, on any executor of :mod:`qlsa_sim.schedule.executors`.
+"""Replay split by snapshot file, on any executor of :mod:`qlsa_sim.core.executors`.
 
 The driver reads only the manifest and makes one task per snapshot file (all blocks of one step);
 a worker opens only that file, checks it (sha256, dtypes, shapes, finiteness, as
@@ -25,7 +25,7 @@ import pandas as pd
 
 from qlsa_sim.cost.calibrate import CalibrationProfile, load_profile
 from qlsa_sim.errors import InputError, QlsaSimError, TraceError
-from qlsa_sim.schedule.executors import EXECUTORS, TaskResult, run_tasks
+from qlsa_sim.core.executors import EXECUTORS, TaskResult, run_tasks
 from qlsa_sim.schedule.replay import ReplayConfig, replay_snapshot, write_features_to_manifest
 from qlsa_sim.traces.store import Snapshot, is_local_fs, iter_snapshot_file, read_manifest, snapshot_id
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from qlsa_sim.cost.calibrate import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError
-from qlsa_sim.schedule.executors import run_tasks
+from qlsa_sim.core.executors import run_tasks
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class SweepPoint:
 def sweep_points(presets: Sequence[str], profiles: Sequence[str], ns: Sequence[int], kappas: Sequence[float],
                  densities: Sequence[float], precision: float) -> list[SweepPoint]:
     """The full grid, validated (unknown names and out-of-range values fail before any work)."""
-    from qlsa_sim.quantum.hardware import get_profile
-    from qlsa_sim.quantum.presets import get_preset
+    from qlsa_sim.quantum.estimation.hardware import get_profile
+    from qlsa_sim.quantum.estimation.presets import get_preset
 
     for p in presets:
         get_preset(p)
@@ -56,8 +56,8 @@ def sweep_points(presets: Sequence[str], profiles: Sequence[str], ns: Sequence[i
 
 def evaluate_points(points: Sequence[SweepPoint], calibration: CalibrationProfile | None = None) -> list[dict]:
     """One row per point (modeled counts and seconds; classical seconds if a calibration is given)."""
-    from qlsa_sim.quantum.resources import estimate_qlsa_resources
-    from qlsa_sim.quantum.timing import qlsa_time
+    from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
+    from qlsa_sim.quantum.estimation.timing import qlsa_time
     from qlsa_sim.report.crossover import synthetic_features
 
     rows = []

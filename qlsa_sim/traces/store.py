@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from qlsa_sim.errors import InputError, TraceError
-from qlsa_sim.traces.atomic import atomic_write, atomic_write_json
+from qlsa_sim.core.atomic import atomic_write, atomic_write_json, to_jsonable
 
 FORMAT = "qlsa-sim-trace/1"
 MANIFEST = "manifest.json"
@@ -90,21 +90,6 @@ def _sha256_file(path: Path) -> str:
     from fsspec.implementations.local import LocalFileSystem
 
     return sha256_of(LocalFileSystem(), str(path))
-
-
-def _to_jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else str(v)  # JSON has no inf/nan: keep them as text
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def is_local_fs(fs) -> bool:
@@ -197,7 +182,7 @@ class TraceWriter:
         if exists and resume:
             self.manifest = _read_manifest(self.directory)
             old = self.manifest.get("meta", {}).get("identity")
-            new = _to_jsonable(meta.get("identity"))
+            new = to_jsonable(meta.get("identity"))
             if old is not None and new is not None and old != new:
                 raise TraceError(f"{self.directory / MANIFEST}: cannot resume: the trace was recorded "
                                  f"with {old}, this run asks for {new}")
@@ -210,7 +195,7 @@ class TraceWriter:
             self.directory.mkdir(parents=True, exist_ok=True)
             self.manifest = {"format": FORMAT, "run": self.directory.name,
                              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             "meta": _to_jsonable(dict(meta)), "rows": []}
+                             "meta": to_jsonable(dict(meta)), "rows": []}
             self._flush_manifest()
 
     @property
@@ -259,8 +244,8 @@ class TraceWriter:
         digest = _sha256_file(path)
         for r in rows:
             r["sha256"] = digest
-            r.update(_to_jsonable(dict(extra or {})))
-            r.update(_to_jsonable(dict((block_extra or {}).get(r["block"], {}))))
+            r.update(to_jsonable(dict(extra or {})))
+            r.update(to_jsonable(dict((block_extra or {}).get(r["block"], {}))))
         self.manifest["rows"].extend(rows)
         self._flush_manifest()
         return rows
@@ -420,5 +405,5 @@ def _apply_updates(rows: list[dict], updates: Mapping[tuple[int, str], Mapping[s
     for r in rows:
         u = updates.get((int(r["step"]), r["block"]))
         if u:
-            r.update(_to_jsonable(dict(u)))
+            r.update(to_jsonable(dict(u)))
 

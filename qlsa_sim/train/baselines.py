@@ -54,16 +54,16 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.calibrate import CalibrationProfile
 from qlsa_sim.curvature.blocks import named_params
 from qlsa_sim.errors import InputError, TraceError, UnknownNameError
-from qlsa_sim.traces.atomic import atomic_write, atomic_write_json
+from qlsa_sim.core.atomic import atomic_write, atomic_write_json
 from qlsa_sim.train.hybrid_newton import (
     HybridNewton,
     HybridNewtonConfig,
     StepLog,
     history_frames,
-    pinned_threads,
     profile_identity,
 )
 from qlsa_sim.train.task import TrainingTask
@@ -357,21 +357,12 @@ def run_method(make_task: Callable[[int], TrainingTask], spec: MethodSpec, stop:
     result = _result(rid, task_name, spec, seed, reason, history, evals, blocks,
                      None if directory is None else str(directory), None if trace_dir is None else str(trace_dir))
     if directory is not None:
-        atomic_write_json(directory / RESULT, _json_safe(result.summary()))
+        atomic_write_json(directory / RESULT, result.summary())
     return result
 
 
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
-
-
-def _json_safe(d: Mapping[str, Any]) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, float) and not math.isfinite(v):
-            v = str(v)
-        out[k] = v
-    return out
 
 
 def _result(rid: str, task_name: str, spec: MethodSpec, seed: int, reason: str, history: list[dict],

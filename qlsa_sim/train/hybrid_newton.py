@@ -24,7 +24,7 @@ One step on a batch (``opt.step(batch=batch)`` or ``opt.set_batch(batch); opt.st
      estimate (counts x gate time, never measured);
    * quantum decision with ``quantum_emulation="circuit"``: on blocks small enough to simulate
      (``n <= circuit_max_n``, positive definite, ``kappa_eff <= circuit_max_kappa``) the QSVT circuit
-     of :mod:`qlsa_sim.quantum.simulate` is built for ``A`` and ``g`` and simulated (noiseless Aer
+     of :mod:`qlsa_sim.quantum.circuits.simulate` is built for ``A`` and ``g`` and simulated (noiseless Aer
      statevector), and ``x`` is read from its post-selected amplitudes, norm included
      (:func:`qlsa_sim.quantum.simulate.simulate_qsvt_solve`); its error is the circuit's own, not a
      drawn one. Larger or indefinite blocks fall back to the perturbation above (``BlockLog.emulation``
@@ -64,17 +64,16 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.calibrate import CalibrationProfile
 from qlsa_sim.curvature.blocks import BlockSpec, flat_block, named_params
 from qlsa_sim.curvature.compute import CURVATURE_KINDS, METHODS, STORAGES, block_curvature
@@ -313,30 +312,6 @@ class StepLog:
         return cls(**kw)
 
 
-@contextmanager
-def pinned_threads(n: int | None) -> Iterator[None]:
-    """Torch and BLAS limited to ``n`` threads inside the block (None: unchanged)."""
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(n):
-            yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return v if math.isfinite(v) else None
-    return v
-
-
 def _scatter(dirs: Mapping[str, torch.Tensor], covered: Mapping[str, torch.Tensor], block: BlockSpec,
              vec: torch.Tensor) -> None:
     """Write ``vec`` (the block's coordinates start:stop) into the per-parameter tensors."""
@@ -550,7 +525,7 @@ class HybridNewton(torch.optim.Optimizer):
         cfg = self.config
         if (cfg.quantum_emulation == "circuit" and f.n <= cfg.circuit_max_n and f.positive_definite
                 and float(np.linalg.norm(g)) > 0):
-            from qlsa_sim.quantum.simulate import simulate_qsvt_solve
+            from qlsa_sim.quantum.circuits.simulate import simulate_qsvt_solve
 
             try:
                 s = simulate_qsvt_solve(A, g, self.precision, encoding=cfg.circuit_encoding,
@@ -663,7 +638,7 @@ class HybridNewton(torch.optim.Optimizer):
         assert w is not None
         extra = {"live_step_size": step_size, "live_lr": lr}
         live = {b.block: {"live_chosen": b.chosen, "live_is_quantum": b.is_quantum,
-                          "live_modeled_s": _jsonable(b.chosen_modeled_s), "live_measured_s": _jsonable(b.measured_s),
+                          "live_modeled_s": b.chosen_modeled_s, "live_measured_s": b.measured_s,
                           "live_mode": self.config.mode} for b in logs}
         if step in w.recorded_steps():  # a resumed run redoing a step written before the interruption
             w.update_rows({(step, name): fields for name, fields in live.items()})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from q_helpers import banded_spd  # type: ignore[import-not-found]
 
-from qlsa_sim.quantum.agreement import measure_agreement
+from qlsa_sim.quantum.circuits.agreement import measure_agreement
 
 # Stated factor: built / counted gate counts lie in [1, 3] for n <= 16 (measured 1.0-2.3 for T and
 # 1.0-2.0 for Clifford); the built circuit is costlier because its unary-iteration ANDs are uncomputed

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.quantum.block_encoding import (
+from qlsa_sim.quantum.circuits.block_encoding import (
     ENCODINGS,
     check_symmetric_matrix,
     make_encoding,
@@ -47,7 +47,7 @@ def test_alphas_and_kappa_eff():
     assert dil.alpha == pytest.approx(norm)
     s = int(np.max(np.count_nonzero(a, axis=0)))
     assert sp.alpha == pytest.approx(s * np.max(np.abs(a)))
-    from qlsa_sim.quantum.block_encoding import pauli_decomposition
+    from qlsa_sim.quantum.circuits.block_encoding import pauli_decomposition
 
     _, c = pauli_decomposition(a)
     assert lcu.alpha == pytest.approx(np.sum(np.abs(c)))

@@ -16,9 +16,9 @@ from qlsa_sim.quantum.cli_commands import (
     run_estimate,
     run_validate,
 )
-from qlsa_sim.quantum.hardware import profile_names
-from qlsa_sim.quantum.presets import preset_names
-from qlsa_sim.quantum.simulate import random_spd
+from qlsa_sim.quantum.estimation.hardware import profile_names
+from qlsa_sim.quantum.estimation.presets import preset_names
+from qlsa_sim.quantum.circuits.simulate import random_spd
 
 
 def _parse(argv):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.quantum.counting import block_encoding_counts, entry_bits_for, index_bits, step_counts
-from qlsa_sim.quantum.presets import get_preset
-from qlsa_sim.quantum.resources import QLSAResources, estimate_qlsa_resources
+from qlsa_sim.quantum.estimation.counting import block_encoding_counts, step_counts
+from qlsa_sim.quantum.estimation.registers import entry_bits_for, index_bits
+from qlsa_sim.quantum.estimation.presets import get_preset
+from qlsa_sim.quantum.estimation.resources import QLSAResources, estimate_qlsa_resources
 
 
 def test_step_counts_structure():
@@ -60,7 +61,7 @@ def test_resources_conventions():
 
 
 def test_all_presets_estimate():
-    from qlsa_sim.quantum.presets import preset_names
+    from qlsa_sim.quantum.estimation.presets import preset_names
 
     qs = {p: estimate_qlsa_resources(500, 20, 30.0, 1e-3, p).queries for p in preset_names()}
     assert qs["costa2023_practical"] < qs["dalzell2024"] < qs["costa2022_bound"]

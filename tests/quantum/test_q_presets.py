@@ -7,7 +7,7 @@ import math
 import pytest
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.quantum.presets import DEFAULT_PRESET, get_preset, preset_names
+from qlsa_sim.quantum.estimation.presets import DEFAULT_PRESET, get_preset, preset_names
 
 
 def test_names_and_default():
@@ -102,7 +102,7 @@ def test_qsvt_preset_by_hand():
     # degree: m = ceil(acosh(1/(eps/2)) / ln((k+1)/(k-1))) = ceil(acosh(200)/ln(11/9)) = ceil(29.85) = 30
     m = math.ceil(math.acosh(200.0) / math.log(11 / 9))
     assert m == 30
-    from qlsa_sim.quantum.qsvt import qsvt_query_plan
+    from qlsa_sim.quantum.estimation.inversion import qsvt_query_plan
 
     plan = qsvt_query_plan(10.0, 1e-2)
     assert plan.degree == 2 * m - 1 == 59

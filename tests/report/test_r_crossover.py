@@ -10,7 +10,7 @@ import pytest
 from qlsa_sim.cost.calibrate import load_profile
 from qlsa_sim.cost.models import QuantumResourceModel
 from qlsa_sim.linalg.features import FeatureConfig, prepare_block
-from qlsa_sim.quantum.resources import estimate_qlsa_resources
+from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
 from qlsa_sim.report import replay_report
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import TraceReader

@@ -17,7 +17,7 @@ import dask  # noqa: E402
 
 from qlsa_sim.cost.calibrate import load_profile  # noqa: E402
 from qlsa_sim.errors import TraceError  # noqa: E402
-from qlsa_sim.schedule.executors import run_tasks  # noqa: E402
+from qlsa_sim.core.executors import run_tasks  # noqa: E402
 from qlsa_sim.schedule.parallel_replay import collect_replay, plan_replay, replay_parallel  # noqa: E402
 from qlsa_sim.schedule.replay import ReplayConfig, replay  # noqa: E402
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter  # noqa: E402

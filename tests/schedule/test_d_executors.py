@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from qlsa_sim.errors import InputError, QlsaSimError
-from qlsa_sim.schedule import executors
-from qlsa_sim.schedule.executors import run_tasks
+from qlsa_sim.core import executors
+from qlsa_sim.core.executors import run_tasks
 from d_workers import always_die, die_once, fail_on_three, flaky, square  # type: ignore[import-not-found]
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from qlsa_sim.cost.calibrate import load_profile
 from qlsa_sim.errors import TraceError
-from qlsa_sim.schedule.executors import TaskResult, run_tasks
+from qlsa_sim.core.executors import TaskResult, run_tasks
 from qlsa_sim.schedule.parallel_replay import (TIMING_COLUMNS, FileResult, add_parallel_options, collect_replay,
                                                drop_timing_columns, format_failures, parallel_options, plan_replay,
                                                replay_file, replay_parallel)

@@ -11,8 +11,8 @@ from qlsa_sim.cost.calibrate import profile_from_constants
 from qlsa_sim.cost.models import QuantumResourceModel
 from qlsa_sim.errors import UnknownNameError
 from qlsa_sim.linalg.features import FeatureConfig
-from qlsa_sim.quantum.resources import estimate_qlsa_resources
-from qlsa_sim.quantum.timing import qlsa_time
+from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
+from qlsa_sim.quantum.estimation.timing import qlsa_time
 from qlsa_sim.report.evolution import evolution_table
 from qlsa_sim.schedule.sweep import run_sweep, sweep_points
 

@@ -362,7 +362,7 @@ def test_text_task_row_blocks_and_replay(tmp_path):
 
 
 def test_circuit_encodings_are_the_block_encodings():
-    from qlsa_sim.quantum.block_encoding import ENCODINGS
+    from qlsa_sim.quantum.circuits.block_encoding import ENCODINGS
     from qlsa_sim.train.hybrid_newton import CIRCUIT_ENCODINGS
 
     assert CIRCUIT_ENCODINGS == ENCODINGS  # kept apart so that importing the optimizer does not import qiskit

@@ -5,7 +5,7 @@ preparation, simulates the statevector with Aer, post-selects ancillas and phase
 compares the normalised result with the classical solution ``x = A^{-1} b / |A^{-1} b|``:
 
 * ``relative_error`` = ``| x_q - x |`` (both unit vectors, global sign fixed), the 2-norm error the
-  polynomial was built for (at most ``eps`` by construction, see :mod:`qlsa_sim.quantum.qsvt`);
+  polynomial was built for (at most ``eps`` by construction, see :mod:`qlsa_sim.quantum.estimation.inversion`);
 * ``fidelity`` = ``|<x_q|x>|^2``;
 * ``success_probability`` = probability of the post-selected outcome (simulated), beside the value
   ``|P(A/alpha) b|^2`` predicted classically, and the fixed-point AA calls that would lift the worst case.
@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.block_encoding import check_symmetric_matrix, make_encoding
-from qlsa_sim.quantum.circuits import qsvt_circuit, solve_circuit
-from qlsa_sim.quantum.qsvt import find_angles, inversion_polynomial, qsvt_block_sign, qsvt_query_plan
+from qlsa_sim.quantum.circuits.block_encoding import check_symmetric_matrix, make_encoding
+from qlsa_sim.quantum.circuits.build import qsvt_circuit, solve_circuit
+from qlsa_sim.quantum.circuits.angles import find_angles, qsvt_block_sign
+from qlsa_sim.quantum.estimation.inversion import inversion_polynomial, qsvt_query_plan
 
 
 def random_spd(n: int, kappa: float, rng: np.random.Generator) -> np.ndarray:
@@ -50,10 +51,10 @@ class SimulatedSolve:
     """One QSVT solve of ``a x = b`` simulated (noiseless statevector) with Aer: what the circuit outputs.
 
     ``x`` is read from the post-selected amplitudes alone: the block applies ``P(A/alpha)`` with
-    ``P(y) ~= scale / y`` on ``[1/kappa_target, 1]`` (:mod:`qlsa_sim.quantum.qsvt`), so
+    ``P(y) ~= scale / y`` on ``[1/kappa_target, 1]`` (:mod:`qlsa_sim.quantum.estimation.inversion`), so
     ``A^{-1} b ~= |b| P(A/alpha) |b> / (scale alpha)``.  On hardware these amplitudes would have to be
     estimated (tomography for the direction, amplitude estimation for the norm): that cost is the
-    readout component of :mod:`qlsa_sim.quantum.timing`, not simulated here.
+    readout component of :mod:`qlsa_sim.quantum.estimation.timing`, not simulated here.
     """
 
     x: np.ndarray = field(repr=False)

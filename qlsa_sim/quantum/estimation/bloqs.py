@@ -1,4 +1,4 @@
-"""Qualtran bloqs of our own for the QLSA counting path (see :mod:`qlsa_sim.quantum.counting`).
+"""Qualtran bloqs of our own for the QLSA counting path (see :mod:`qlsa_sim.quantum.estimation.counting`).
 
 Imported lazily: importing Qualtran costs ~1.5 s.
 """
@@ -17,7 +17,7 @@ from qualtran.bloqs.state_preparation.prepare_uniform_superposition import (
     PrepareUniformSuperposition,
 )
 
-from qlsa_sim.quantum.counting import index_bits
+from qlsa_sim.quantum.estimation.registers import index_bits
 
 
 @frozen

@@ -424,7 +424,7 @@ def sparse_access_encoding_qrom(a: np.ndarray, entry_bits: int = 6, s: int | Non
     """The sparse-access encoding with explicit QROM-style oracles and ``entry_bits``-bit rotation angles.
 
     Same block structure as :func:`sparse_access_encoding` but built from the pieces the counting path
-    prices (:mod:`qlsa_sim.quantum.bloqs`): uniform superposition over ``s`` slots, entry oracle = QROM of
+    prices (:mod:`qlsa_sim.quantum.estimation.bloqs`): uniform superposition over ``s`` slots, entry oracle = QROM of
     the angles ``arccos(A_ij/max|A|)`` + ``entry_bits`` controlled ``Ry`` + QROM uncompute, index oracles
     of two QROMs each, swap.  Work registers (angle data, fresh index register, QROM flag) start and end
     in ``|0>`` (``num_work``; the QSVT reflects only slot register and entry qubit, ``n_sys + 1``

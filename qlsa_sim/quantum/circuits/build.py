@@ -11,7 +11,7 @@ arXiv:2105.02859, Fig. 4)
 ancillas is implemented with the phase qubit (multi-controlled X, ``Rz(2 phi)``, multi-controlled X).  The
 Hadamards on the phase qubit average ``U_Phi`` and ``U_{-Phi}``, so post-selecting phase qubit and
 ancillas on ``|0>`` applies ``Re P_Phi(A/alpha) = sign * P(A/alpha)`` to the system
-(:func:`qlsa_sim.quantum.qsvt.qsvt_block_sign`).
+(:func:`qlsa_sim.quantum.circuits.angles.qsvt_block_sign`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit.library import StatePreparation
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.block_encoding import BlockEncoding
+from qlsa_sim.quantum.circuits.block_encoding import BlockEncoding
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def projector_phase(qc: QuantumCircuit, anc: list[int], phase_qubit: int, phi: f
     With enough clean ``work`` qubits the multi-controlled X is a Toffoli v-chain
     (:func:`qlsa_sim.quantum.block_encoding.mcx_vchain`), otherwise qiskit's ``mcx``.
     """
-    from qlsa_sim.quantum.block_encoding import mcx_vchain
+    from qlsa_sim.quantum.circuits.block_encoding import mcx_vchain
 
     if work is not None and len(work) >= len(anc) - 2:
         for _ in range(2):

@@ -28,7 +28,7 @@ Bloqs (all counting-only: they define ``build_call_graph``, not a decomposition)
   preset's queries are priced as this step (the adiabatic walks of Costa et al. and Jennings et al.
   also interleave each query with a reflection about the ancilla state).
 * :class:`QSVTInversionBloq` -- ``degree`` steps plus one extra projector phase: the QSVT circuit of
-  :mod:`qlsa_sim.quantum.circuits`, used for the small-n agreement test.
+  :mod:`qlsa_sim.quantum.circuits.build`, used for the small-n agreement test.
 
 Depth: Qualtran gives no depth.  We report ``depth <= clifford + T + rotations`` of the step (every gate
 in sequence), an upper bound; ``depth_is_upper_bound`` says so.
@@ -46,10 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from qlsa_sim.errors import InputError
 
-
-def index_bits(n: int) -> int:
-    """Qubits to index ``n`` items: ``ceil(log2 n)`` (at least 1)."""
-    return max(1, int(math.ceil(math.log2(max(int(n), 2)))))
 
 
 # --------------------------------------------------------------------------- cached numbers
@@ -103,7 +99,7 @@ def _step_qubits(system_bitsize: int, log2_s: int, entry_bitsize: int) -> int:
     """
     from qualtran.resource_counting import QubitCount, get_cost_value
 
-    from qlsa_sim.quantum.bloqs import QLSAStep, SparseAccessBlockEncoding
+    from qlsa_sim.quantum.estimation.bloqs import QLSAStep, SparseAccessBlockEncoding
 
     s_ref = min(2**log2_s, 2**system_bitsize)
     return int(get_cost_value(QLSAStep(SparseAccessBlockEncoding(system_bitsize, s_ref, entry_bitsize)), QubitCount()))
@@ -123,7 +119,7 @@ def _check_structure(system_bitsize: int, num_nonzero: int, entry_bitsize: int) 
 def step_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int) -> StepCounts:
     """Counts of one :class:`QLSAStep` (cached on the structural parameters only)."""
     _check_structure(system_bitsize, num_nonzero, entry_bitsize)
-    from qlsa_sim.quantum.bloqs import QLSAStep, SparseAccessBlockEncoding
+    from qlsa_sim.quantum.estimation.bloqs import QLSAStep, SparseAccessBlockEncoding
 
     log2_s = int(math.ceil(math.log2(num_nonzero))) if num_nonzero > 1 else 0
     qubits = _step_qubits(system_bitsize, log2_s, entry_bitsize)
@@ -134,7 +130,7 @@ def step_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int) -> St
 def block_encoding_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int) -> StepCounts:
     """Counts of one :class:`SparseAccessBlockEncoding` query alone."""
     _check_structure(system_bitsize, num_nonzero, entry_bitsize)
-    from qlsa_sim.quantum.bloqs import SparseAccessBlockEncoding
+    from qlsa_sim.quantum.estimation.bloqs import SparseAccessBlockEncoding
 
     return _counts(SparseAccessBlockEncoding(system_bitsize, num_nonzero, entry_bitsize))
 
@@ -142,7 +138,7 @@ def block_encoding_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: 
 @lru_cache(maxsize=256)
 def phase_counts(num_ancillas: int) -> StepCounts:
     """Counts of one :class:`ProjectorPhase`."""
-    from qlsa_sim.quantum.bloqs import ProjectorPhase
+    from qlsa_sim.quantum.estimation.bloqs import ProjectorPhase
 
     return _counts(ProjectorPhase(num_ancillas))
 
@@ -164,15 +160,8 @@ def state_prep_counts(system_bitsize: int, phase_bitsize: int) -> StepCounts:
 def qsvt_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int, degree: int) -> StepCounts:
     """Counts of the whole :class:`QSVTInversionBloq` of the given degree (one QSVT call, no AA)."""
     _check_structure(system_bitsize, num_nonzero, entry_bitsize)
-    from qlsa_sim.quantum.bloqs import QSVTInversionBloq, SparseAccessBlockEncoding
+    from qlsa_sim.quantum.estimation.bloqs import QSVTInversionBloq, SparseAccessBlockEncoding
 
     return _counts(
         QSVTInversionBloq(SparseAccessBlockEncoding(system_bitsize, num_nonzero, entry_bitsize), int(degree))
     )
-
-
-def entry_bits_for(eps: float, queries_per_run: float) -> int:
-    """Bits of each stored rotation angle so that ``queries * pi * 2^-b <= eps / 4`` (the per-query
-    block-encoding errors add linearly over the circuit, telescoping bound); clipped to [4, 64]."""
-    b = math.ceil(math.log2(4.0 * math.pi * max(queries_per_run, 1.0) / eps))
-    return int(min(64, max(4, b)))

@@ -4,7 +4,7 @@ Every preset answers one question: how many calls to a block encoding ``U_A`` of
 quantum linear-system algorithm (QLSA) need, in expectation, to output one copy of a state
 ``eps``-close to ``|A^{-1} b>``?  The argument ``kappa`` is the condition number *of the block-encoded
 matrix* ``A/alpha``, i.e. the effective condition number ``kappa_eff = alpha / lambda_min(A)``
-(see :mod:`qlsa_sim.quantum.resources`); all presets assume ``||A/alpha|| <= 1``.
+(see :mod:`qlsa_sim.quantum.estimation.resources`); all presets assume ``||A/alpha|| <= 1``.
 
 All numbers here are MODELED (formulas from papers), never measured.
 
@@ -66,7 +66,7 @@ Presets (``preset_names()``):
   ``eps``) is ``(1/2) k ln(2/eps) (1/p + 1) + a_w k / (Delta p)`` with ``p = [1 - delta (1 - eps^2)]^2``;
   we take the ``Delta`` in ``[0.01, 0.99]`` that minimises it (they optimise ``Delta`` the same way).
 
-* ``qsvt`` -- constructive: the odd polynomial for ``1/x`` built in :mod:`qlsa_sim.quantum.qsvt`
+* ``qsvt`` -- constructive: the odd polynomial for ``1/x`` built in :mod:`qlsa_sim.quantum.estimation.inversion`
   (degree from ``eps``), times the amplitude-amplification rounds needed at the worst-case success
   probability (Gilyen, Su, Low, Wiebe 2019, arXiv:1806.01838, Cor. 69 / Thm. 41; Martyn et al. 2021,
   arXiv:2105.02859, Sec. IV.C).
@@ -79,6 +79,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from qlsa_sim.errors import InputError, UnknownNameError
+from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
 
 DEFAULT_PRESET: str = "jennings2023_v1"
 
@@ -86,17 +87,6 @@ _JENNINGS_MIN_KAPPA = math.sqrt(12.0)
 _JENNINGS_MAX_EPS = 0.24
 
 
-def validate_kappa_eps(kappa: float, eps: float) -> tuple[float, float]:
-    """Check ``kappa >= 1`` and ``0 < eps < 1`` (finite); return them as floats or raise InputError."""
-    try:
-        k, e = float(kappa), float(eps)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"kappa and eps must be numbers, got {kappa!r} and {eps!r}") from exc
-    if not math.isfinite(k) or k < 1.0:
-        raise InputError(f"condition number kappa must be finite and >= 1, got {kappa!r}")
-    if not math.isfinite(e) or not 0.0 < e < 1.0:
-        raise InputError(f"precision eps must lie in (0, 1), got {eps!r}")
-    return k, e
 
 
 # --------------------------------------------------------------------------- Jennings et al.
@@ -224,13 +214,13 @@ def _costa_success(walk: float) -> Callable[[float, float], float]:
 
 
 def _qsvt(k: float, e: float, a: float) -> float:
-    from qlsa_sim.quantum.qsvt import qsvt_query_plan  # local: qsvt imports numpy.polynomial
+    from qlsa_sim.quantum.estimation.inversion import qsvt_query_plan  # local: imports numpy.polynomial
 
     return float(qsvt_query_plan(a * k, e).total_queries)
 
 
 def _qsvt_success(k: float, e: float) -> float:
-    from qlsa_sim.quantum.qsvt import qsvt_query_plan
+    from qlsa_sim.quantum.estimation.inversion import qsvt_query_plan
 
     return float(qsvt_query_plan(k, e).success_probability)
 
@@ -293,7 +283,7 @@ _PRESETS: dict[str, QueryPreset] = {
         ),
         QueryPreset(
             "qsvt",
-            "this toolkit's QSVT inversion polynomial (qlsa_sim.quantum.qsvt): degree x (2 AA rounds + 1), "
+            "this toolkit's QSVT inversion polynomial (qlsa_sim.quantum.estimation.inversion): degree x (2 AA rounds + 1), "
             "Gilyen et al. arXiv:1806.01838 Cor. 69",
             "constructive",
             _qsvt,

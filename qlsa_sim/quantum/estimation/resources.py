@@ -10,7 +10,7 @@
   not given we assume an ideal encoding with ``alpha = ||A||`` so ``kappa_eff = kappa``, and ``method``
   says so;
 * the expected number of block-encoding queries of the chosen preset
-  (:mod:`qlsa_sim.quantum.presets`), evaluated at ``kappa_eff``;
+  (:mod:`qlsa_sim.quantum.estimation.presets`), evaluated at ``kappa_eff``;
 * the Clifford+T cost of one query (:class:`qlsa_sim.quantum.counting.QLSAStep`: sparse-access block
   encoding with QROM oracles over the ``n*s`` stored entries, plus one projector-controlled phase),
   counted by Qualtran once per structure ``(ceil(log2 n), s, bits)`` and cached (``functools.lru_cache``):
@@ -28,8 +28,10 @@ import math
 from dataclasses import dataclass
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.counting import entry_bits_for, index_bits, state_prep_counts, step_counts
-from qlsa_sim.quantum.presets import DEFAULT_PRESET, get_preset, validate_kappa_eps
+from qlsa_sim.quantum.estimation.counting import state_prep_counts, step_counts
+from qlsa_sim.quantum.estimation.presets import DEFAULT_PRESET, get_preset
+from qlsa_sim.quantum.estimation.registers import entry_bits_for, index_bits
+from qlsa_sim.quantum.estimation.validation import check_int, validate_kappa_eps
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,6 @@ class QLSAResources:
         return self.clifford + self.t_count + self.rotations
 
 
-def _check_int(name: str, value: object, low: int) -> int:
-    """``value`` as an int >= ``low`` (ints, numpy integers and integral floats accepted)."""
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    f = float(value)
-    if not math.isfinite(f) or not f.is_integer():
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    if int(f) < low:
-        raise InputError(f"{name} must be >= {low}, got {int(f)}")
-    return int(f)
 
 
 def effective_alpha_kappa(
@@ -135,8 +125,8 @@ def estimate_qlsa_resources(
     Raises InputError on n < 1, nnz_per_row outside [1, n], kappa < 1, eps outside (0, 1), or
     inconsistent matrix information; UnknownNameError on an unknown preset.
     """
-    n = _check_int("n", n, 1)
-    s = _check_int("nnz_per_row", nnz_per_row, 1)
+    n = check_int("n", n, 1)
+    s = check_int("nnz_per_row", nnz_per_row, 1)
     if s > n:
         raise InputError(f"nnz_per_row {s} exceeds n {n}")
     kappa, eps = validate_kappa_eps(kappa, eps)

@@ -1,0 +1,92 @@
+"""Crash-safe file writes (temporary name, flush, fsync, rename, fsync the folder) and the one JSON rule.
+
+The JSON rule (:func:`to_jsonable`, used for every JSON file the toolkit writes): numpy scalars become
+Python numbers, tuples lists, frozen dataclasses dicts, and non-finite floats the strings ``"nan"``,
+``"inf"`` and ``"-inf"`` (JSON has no such numbers); :func:`json_float` reads them back. Floats keep
+full precision (``repr``), never a fixed number of decimals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Call ``write(f)`` on a temporary file beside ``path``; on success rename it to ``path``.
+
+    A crash at any point leaves either the old ``path`` or the new one, never a partial file
+    (POSIX rename is atomic within a file system).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+    return path
+
+
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` with only JSON types, by the module's one rule (non-finite floats as strings)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:  # numpy scalar
+        obj = obj.item()
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else ("nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf"))
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def json_float(v: Any) -> float:
+    """A float written by :func:`to_jsonable` (a number, ``"nan"``, ``"inf"``, ``"-inf"``, or null as NaN)."""
+    if v is None:
+        return math.nan
+    return float(v)
+
+
+def json_dumps(obj: Any, *, indent: int | None = 1) -> str:
+    """``obj`` as JSON text by the one rule."""
+    return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """Atomically write ``obj`` as indented JSON by the one rule (:func:`to_jsonable`)."""
+    data = json_dumps(obj).encode() + b"\n"
+    return atomic_write(path, lambda f: f.write(data))
