@@ -55,7 +55,7 @@ def _make_trace(directory: Path, steps: int, blocks: int, n: int, rank: int) -> 
 
 
 def _profile(path: Path) -> Path:
-    from qlsa_sim.cost.calibrate import profile_from_constants, save_profile
+    from qlsa_sim.cost.profile import profile_from_constants, save_profile
 
     return save_profile(profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=1e-15, q2=1e-12), path)
 
@@ -81,7 +81,7 @@ def _warm_dask(trace, prof, cfg, workers: int, base, rows: int) -> float:
     import distributed
     import pandas as pd
 
-    from qlsa_sim.schedule.parallel_replay import drop_timing_columns, replay_parallel
+    from qlsa_sim.schedule.replay import drop_timing_columns, replay_parallel
 
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
@@ -103,7 +103,7 @@ def main() -> int:
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    from qlsa_sim.schedule.parallel_replay import drop_timing_columns, replay_parallel
+    from qlsa_sim.schedule.replay import drop_timing_columns, replay_parallel
     from qlsa_sim.schedule.replay import ReplayConfig
 
     quick = "--quick" in sys.argv

@@ -1,7 +1,8 @@
 """Calibration: measure dense SPD solves here, fit paper Eq. 3; fit paper Eq. 4 to the resource model.
 
-A profile is a JSON file under ``calibration/`` holding the machine, the raw timings, the
-fitted constants and the fit quality (R^2). Fits minimize *relative* squared error (weights
+The result is a :class:`~qlsa_sim.cost.profile.CalibrationProfile` (saved as JSON under
+``calibration/`` by ``cost/profile.py``) holding the machine, the raw timings, the fitted constants and
+the fit quality (R^2). Fits minimize *relative* squared error (weights
 1/T, so that small-n timings count as much as large ones) with non-negative constants
 (``scipy.optimize.nnls``); R^2 is reported on the raw seconds and on log10 seconds, always on
 all sizes. Eq. 3 (Cholesky, LU) is fitted by :func:`fit_eq3`, by default "asymptotic" (c1 from
@@ -10,29 +11,28 @@ the largest sizes), which extrapolates to larger n far better than one relative 
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import nnls
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 from tqdm.auto import tqdm
 
+from qlsa_sim.core.names import Solver
+from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost import classical_solvers as cs
 from qlsa_sim.cost.models import (ClassicalCubicModel, ClassicalFlopModel, QuantumEq4Model, QuantumResourceModel,
-                                  eq4_regressor)
-from qlsa_sim.errors import CalibrationError, InputError, UnknownNameError
+                                  eq4_regressor, grid_features)
+from qlsa_sim.cost.profile import CalibrationProfile, ClassicalFit, QuantumFit
+from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg import solvers
-from qlsa_sim.core.atomic import atomic_write_json
-
-FORMAT = "qlsa-sim-calibration/1"
 
 
 @dataclass(frozen=True)
@@ -209,10 +209,9 @@ def fit_quantum_eq4(model: QuantumResourceModel, grid: Sequence[tuple[int, float
     """Fit paper Eq. 4 to the resource model's modeled seconds over ``grid``."""
     rows = []
     for n, kappa, d in grid:
-        s = max(1, int(math.ceil(d * n)))
-        est = model.seconds_for(n, s, kappa)
-        rows.append({"n": n, "kappa": kappa, "density": d, "nnz_per_row": s,
-                     "x": eq4_regressor(n, kappa, d, model.precision), "seconds": est.seconds})
+        f = grid_features(n, kappa, d)
+        rows.append({"n": n, "kappa": kappa, "density": d, "nnz_per_row": f.max_nnz_per_row,
+                     "x": eq4_regressor(n, kappa, d, model.precision), "seconds": model.estimate(f).seconds})
     fit = fit_linear_relative([r["x"] for r in rows], [r["seconds"] for r in rows])
     return fit, rows
 
@@ -232,31 +231,22 @@ def machine_info(threads: int) -> dict:
             "threads_used": threads}
 
 
-@dataclass(frozen=True)
-class CalibrationProfile:
-    """Fitted constants of the classical solvers' and the quantum cost models, and their source."""
-
-    classical_models: tuple[ClassicalCubicModel | ClassicalFlopModel, ...]
-    classical_fits: dict[str, LinearFit] = field(compare=False, hash=False)
-    quantum: QuantumEq4Model
-    quantum_fit: LinearFit
-    resource_model: QuantumResourceModel
-    path: str = ""
-    raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
-
-    @property
-    def classical(self) -> ClassicalCubicModel:
-        """The Cholesky model (paper Eq. 3), the reference classical cost."""
-        return next(m for m in self.classical_models if m.solver == "cholesky")
-
-    def classical_model(self, solver: str):
-        for m in self.classical_models:
-            if m.solver == solver:
-                return m
-        raise CalibrationError(f"{self.path}: no calibration for classical solver {solver!r}")
+CLASSICAL_SOLVERS = tuple(Solver)
+FLOP_FIT_RULE = "non-negative least squares on relative error (weights 1/T) of the medians"
 
 
-CLASSICAL_SOLVERS = ("cholesky", "lu", "cg", "woodbury")
+def _fit_dense(solver: str, sizes: Sequence[int], repeats: int, seed: int, progress: bool, eq3_fit: str
+               ) -> ClassicalFit:
+    t = time_dense_solves(solver, sizes, repeats=repeats, seed=seed, progress=progress)
+    e = fit_eq3([r["n"] for r in t], [r["median"] for r in t], eq3_fit)
+    return ClassicalFit(ClassicalCubicModel(e.c1, e.c2, solver), e.r2, e.r2_log, e.method, e.c1_sizes,
+                        t[-1]["flops"] / t[-1]["median"] / 1e9, tuple(t))
+
+
+def _fit_flops(solver: str, timings: list[dict], rtol: float = 1e-2) -> ClassicalFit:
+    f = fit_linear_relative([r["flops"] for r in timings], [r["median"] for r in timings])
+    return ClassicalFit(ClassicalFlopModel(f.a, f.b, solver, rtol), f.r2, f.r2_log, FLOP_FIT_RULE,
+                        timings=tuple(timings))
 
 
 def calibrate(*, sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048), repeats: int = 5, threads: int = 1,
@@ -266,147 +256,35 @@ def calibrate(*, sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048), rep
     """Measure classical solves (1 BLAS thread by default), fit Eq. 3 (Cholesky, LU; by
     :func:`fit_eq3` with ``eq3_fit``) and a*flops+b (CG, Woodbury); fit Eq. 4 to the resource
     model. Nothing is written."""
-    import torch
+    import torch  # noqa: F401  - loaded before pinning: the dense solvers use torch from n = 256 on
 
     if len(set(sizes)) < 2:
         raise InputError("calibration needs at least two distinct matrix sizes")
     if eq3_fit not in EQ3_FITS:
         raise UnknownNameError("Eq. 3 fit", eq3_fit, EQ3_FITS)
     unknown = [s for s in solvers_to_fit if s not in CLASSICAL_SOLVERS]
-    if unknown or "cholesky" not in solvers_to_fit:
+    if unknown or Solver.CHOLESKY not in solvers_to_fit:
         raise InputError(f"solvers to fit must include cholesky and be among {', '.join(CLASSICAL_SOLVERS)}")
-    sections: dict[str, dict] = {}
-    old_torch_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads):
-            for solver in ("cholesky", "lu"):
-                if solver not in solvers_to_fit:
-                    continue
-                t = time_dense_solves(solver, sizes, repeats=repeats, seed=seed, progress=progress)
-                e = fit_eq3([r["n"] for r in t], [r["median"] for r in t], eq3_fit)
-                sections[solver] = {"model": "c1*n^3+c2 (paper Eq. 3)", "fit": e.method, "c1": e.c1, "c2": e.c2,
-                                    "c1_sizes": list(e.c1_sizes), "r2": e.r2, "r2_log": e.r2_log,
-                                    "gflops_at_largest_n": t[-1]["flops"] / t[-1]["median"] / 1e9, "timings": t}
-            small = [n for n in sizes if n <= 1024] or list(sizes[:2])
-            if "cg" in solvers_to_fit:
-                t = time_cg_solves(small, (10.0, 1e3), rtol=resource_model.precision, repeats=repeats, seed=seed,
-                                   progress=progress)
-                f = fit_linear_relative([r["flops"] for r in t], [r["median"] for r in t])
-                sections["cg"] = {"model": "a*flops+b, flops = iterations*(2 nnz + 10 n) (Shewchuk 1994 Sec. 10)",
-                                  "a": f.a, "b": f.b, "r2": f.r2, "r2_log": f.r2_log,
-                                  "rtol": resource_model.precision, "timings": t}
-            if "woodbury" in solvers_to_fit:
-                shapes = [(n, r) for n in (max(sizes) // 4, max(sizes)) for r in (16, 64, 256) if r < n]
-                t = time_woodbury_solves(shapes, repeats=repeats, seed=seed, progress=progress)
-                f = fit_linear_relative([r["flops"] for r in t], [r["median"] for r in t])
-                sections["woodbury"] = {"model": "a*flops+b, flops = n r^2 + r^3/3 + 4 n r (Woodbury)",
-                                        "a": f.a, "b": f.b, "r2": f.r2, "r2_log": f.r2_log, "timings": t}
-    finally:
-        torch.set_num_threads(old_torch_threads)
+    fits: list[ClassicalFit] = []
+    with pinned_threads(threads):
+        for solver in (Solver.CHOLESKY, Solver.LU):
+            if solver in solvers_to_fit:
+                fits.append(_fit_dense(solver, sizes, repeats, seed, progress, eq3_fit))
+        small = [n for n in sizes if n <= 1024] or list(sizes[:2])
+        if Solver.CG in solvers_to_fit:
+            t = time_cg_solves(small, (10.0, 1e3), rtol=resource_model.precision, repeats=repeats, seed=seed,
+                               progress=progress)
+            fits.append(_fit_flops(Solver.CG, t, resource_model.precision))
+        if Solver.WOODBURY in solvers_to_fit:
+            shapes = [(n, r) for n in (max(sizes) // 4, max(sizes)) for r in (16, 64, 256) if r < n]
+            fits.append(_fit_flops(Solver.WOODBURY, time_woodbury_solves(shapes, repeats=repeats, seed=seed,
+                                                                         progress=progress)))
     qfit, qrows = fit_quantum_eq4(resource_model, quantum_grid or default_quantum_grid())
-    raw = {
-        "format": FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_info(threads),
-        "classical": {"measured": True, "dtype": "float64", "threads": threads, "repeats": repeats,
-                      "fit": (f"Eq. 3 ({eq3_fit}): {EQ3_FIT_RULES[eq3_fit]}; CG, Woodbury: non-negative least "
-                              "squares on relative error (weights 1/T) of the medians; R^2 on all sizes"),
-                      "solvers": sections},
-        "quantum": {"model": "q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4)", "modeled": True,
-                    "fitted_to": "QuantumResourceModel (queries x block-encoding cost x gate time)",
-                    "resource_model": asdict(resource_model),
-                    "q1": qfit.a, "q2": qfit.b, "r2": qfit.r2, "r2_log": qfit.r2_log, "grid": qrows},
-    }
-    return profile_from_json(raw)
-
-
-_REQUIRED_SOLVER = {"cholesky": ("c1", "c2", "r2", "r2_log", "timings"), "lu": ("c1", "c2", "r2", "r2_log"),
-                    "cg": ("a", "b", "r2", "r2_log", "rtol"), "woodbury": ("a", "b", "r2", "r2_log")}
-_REQUIRED_QUANTUM = ("q1", "q2", "r2", "r2_log", "resource_model")
-
-
-def profile_from_json(raw: Any, *, path: str = "<memory>") -> CalibrationProfile:
-    """Validate a profile dict; a missing or bad field is a CalibrationError naming it and the file."""
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise CalibrationError(f"{path}: not a {FORMAT} profile")
-    c, q = raw.get("classical"), raw.get("quantum")
-    if not isinstance(c, dict) or not isinstance(c.get("solvers"), dict):
-        raise CalibrationError(f"{path}: missing section 'classical' with 'solvers'")
-    if not isinstance(q, dict):
-        raise CalibrationError(f"{path}: missing section 'quantum'")
-    if "cholesky" not in c["solvers"]:
-        raise CalibrationError(f"{path}: section 'classical.solvers' lacks 'cholesky'")
-    for solver, sec in c["solvers"].items():
-        if solver not in _REQUIRED_SOLVER:
-            raise CalibrationError(f"{path}: unknown classical solver {solver!r}")
-        missing = [k for k in _REQUIRED_SOLVER[solver] if k not in sec]
-        if missing:
-            raise CalibrationError(f"{path}: section 'classical.solvers.{solver}' lacks field(s) {', '.join(missing)}")
-    missing = [k for k in _REQUIRED_QUANTUM if k not in q]
-    if missing:
-        raise CalibrationError(f"{path}: section 'quantum' lacks field(s) {', '.join(missing)}")
-    try:
-        rm = QuantumResourceModel(**q["resource_model"])
-        classical = []
-        fits = {}
-        for solver, sec in c["solvers"].items():
-            if solver in ("cholesky", "lu"):
-                classical.append(ClassicalCubicModel(float(sec["c1"]), float(sec["c2"]), solver))
-            else:
-                classical.append(ClassicalFlopModel(float(sec["a"]), float(sec["b"]), solver,
-                                                    float(sec.get("rtol", rm.precision))))
-            fits[solver] = LinearFit(float(sec.get("c1", sec.get("a"))), float(sec.get("c2", sec.get("b"))),
-                                     _float_or_nan(sec["r2"]), _float_or_nan(sec["r2_log"]))
-        quantum = QuantumEq4Model(float(q["q1"]), float(q["q2"]), rm.precision, rm.preset, rm.profile)
-        qfit = LinearFit(quantum.q1, quantum.q2, _float_or_nan(q["r2"]), _float_or_nan(q["r2_log"]))
-    except (TypeError, ValueError, InputError) as e:
-        raise CalibrationError(f"{path}: bad value ({e})") from None
-    return CalibrationProfile(tuple(classical), fits, quantum, qfit, rm, path, raw)
-
-
-def profile_from_constants(*, cholesky: tuple[float, float], lu: tuple[float, float] | None = None,
-                           cg: tuple[float, float] | None = None, woodbury: tuple[float, float] | None = None,
-                           q1: float, q2: float, resource_model: QuantumResourceModel = QuantumResourceModel(),
-                           note: str = "constants given by hand, not measured") -> CalibrationProfile:
-    """A profile from given constants (tests, examples, what-if studies): nothing is measured or
-    fitted, so every R^2 is null and ``source`` says so. Pairs are (c1, c2) for Eq. 3 solvers and
-    (a, b) for the flop models."""
-    def cubic(c):
-        return {"model": "c1*n^3+c2 (paper Eq. 3)", "c1": c[0], "c2": c[1], "r2": None, "r2_log": None, "timings": []}
-
-    solvers = {"cholesky": cubic(cholesky)}
-    if lu is not None:
-        solvers["lu"] = cubic(lu)
-    if cg is not None:
-        solvers["cg"] = {"a": cg[0], "b": cg[1], "r2": None, "r2_log": None, "rtol": resource_model.precision}
-    if woodbury is not None:
-        solvers["woodbury"] = {"a": woodbury[0], "b": woodbury[1], "r2": None, "r2_log": None}
-    raw = {"format": FORMAT, "source": note,
-           "classical": {"measured": False, "solvers": solvers},
-           "quantum": {"model": "q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4)", "modeled": True, "q1": q1, "q2": q2,
-                       "r2": None, "r2_log": None, "resource_model": asdict(resource_model)}}
-    return profile_from_json(raw, path="<constants>")
-
-
-def _float_or_nan(v: Any) -> float:
-    return math.nan if v is None else float(v)
-
-
-def save_profile(profile: CalibrationProfile, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_json(path, profile.raw)
-
-
-def load_profile(path: str | Path) -> CalibrationProfile:
-    import json
-
-    path = Path(path)
-    if not path.is_file():
-        raise CalibrationError(f"{path}: calibration profile not found (run `qlsa-sim calibrate` first)")
-    try:
-        raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CalibrationError(f"{path}: not valid JSON ({e})") from None
-    return profile_from_json(raw, path=str(path))
+    rm = resource_model
+    eq4 = QuantumFit(QuantumEq4Model(qfit.a, qfit.b, rm.precision, rm.preset, rm.hardware), qfit.r2, qfit.r2_log,
+                     "non-negative least squares on relative error (weights 1/T) over the grid", tuple(qrows))
+    return CalibrationProfile(tuple(fits), eq4, rm, measured=True,
+                              source=(f"measured here: Eq. 3 ({eq3_fit}): {EQ3_FIT_RULES[eq3_fit]}; CG, Woodbury: "
+                                      f"{FLOP_FIT_RULE}; R^2 on all sizes"),
+                              created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              threads=threads, repeats=repeats, machine=tuple(machine_info(threads).items()))

@@ -1,39 +1,49 @@
-"""Cost models of one block solve ``H x = g``: classical (paper Eq. 3) and quantum (paper Eq. 4).
+"""Cost models of one block solve ``H x = g``: classical (paper Eq. 3, flop models) and quantum (paper Eq. 4,
+the resource estimator). Every figure here is MODELED and ``CostEstimate.modeled`` says so.
 
-Every figure here is MODELED: a prediction from a formula whose constants were fitted, either
-to timings measured on this machine (classical) or to the QLSA resource estimator's counts times
-a gate time (quantum; nothing quantum is ever measured here). ``CostEstimate.modeled`` says so.
+- Paper Eq. 3 (classical): ``T_c(n) = c1 * n**3 + c2`` (dense direct solve; constants fitted to timings
+  measured on this machine, ``cost/calibrate.py``).
+- Flop models (CG, Woodbury): ``T = a * flops + b`` with flops from ``cost/classical_solvers.py``.
+- Paper Eq. 4 (quantum): ``T_q(n, kappa, d) = q1 * d * kappa * ln(n / eps) + q2`` with eps the solution
+  precision; we take the natural logarithm (any other base is absorbed by q1).
+- Resource model (beyond the paper): QLSA query count of a named preset (e.g. Jennings et al. 2023,
+  arXiv:2305.11352, Thm 1) x per-query block-encoding cost -> gate counts x gate time
+  (``quantum/estimation/resources.py``, ``quantum/estimation/timing.py``).
 
-- Paper Eq. 3 (classical): ``T_c(n) = c1 * n**3 + c2``.
-- Paper Eq. 4 (quantum):   ``T_q(n, kappa, d) = q1 * d * kappa * ln(n / eps) + q2`` with eps the
-  solution precision; we take the natural logarithm (any other base is absorbed by q1).
-- Resource model (beyond the paper): QLSA query count of a named preset (e.g. Jennings et al.
-  2023, arXiv:2305.11352, Thm 1) x per-query block-encoding cost -> depth x gate time
-  (``qlsa_sim.quantum.estimation.resources`` / ``qlsa_sim.quantum.estimation.timing``).
+Quantum seconds have ONE path: a quantum model's :meth:`estimate` of a block's :class:`MatrixFeatures`.
+Replay, live training, ``estimate``, sweeps and crossover maps all call it; grids go through
+:func:`grid_features` (a hypothetical block of given n, kappa, density) and :func:`seconds_fn`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from typing import TYPE_CHECKING
-
+from qlsa_sim.core.names import QuantumModel, Solver
+from qlsa_sim.cost import classical_solvers as cs
 from qlsa_sim.errors import InputError
+from qlsa_sim.linalg.features import MatrixFeatures
+from qlsa_sim.quantum.estimation.resources import QLSAResources, effective_alpha_kappa, estimate_qlsa_resources
+from qlsa_sim.quantum.estimation.timing import qlsa_time
 
-if TYPE_CHECKING:
-    from qlsa_sim.linalg.features import MatrixFeatures
+SecondsFn = Callable[[int, float, float], float]
 
 
 @dataclass(frozen=True)
 class CostEstimate:
-    """Predicted seconds of one solver on one block, with its parts and provenance."""
+    """Predicted seconds of one solver on one block, with its parts and provenance (always MODELED).
+
+    ``resources``: the QLSA's counted resources behind a quantum estimate of the resource model."""
 
     solver: str
     seconds: float
     model: str
     modeled: bool = True
     components: tuple[tuple[str, float], ...] = field(default=())
+    resources: QLSAResources | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_quantum(self) -> bool:
@@ -49,17 +59,20 @@ class ClassicalCubicModel:
 
     c1: float
     c2: float
-    solver: str = "cholesky"
+    solver: str = Solver.CHOLESKY
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.c1) and math.isfinite(self.c2)) or self.c1 < 0:
-            raise InputError(f"classical constants must be finite with c1 >= 0, got c1={self.c1}, c2={self.c2}")
+        if not (math.isfinite(self.c1) and math.isfinite(self.c2)) or self.c1 < 0 or self.c2 < 0:
+            raise InputError(f"Eq. 3 constants must be finite and >= 0, got c1={self.c1}, c2={self.c2}")
+        if self.solver not in (Solver.CHOLESKY, Solver.LU):
+            raise InputError(f"paper Eq. 3 models a dense direct solve (cholesky, lu), not {self.solver!r}")
+        object.__setattr__(self, "solver", str(Solver(self.solver).value))
 
     def seconds(self, n: float) -> float:
         return self.c1 * float(n) ** 3 + self.c2
 
     def applies(self, f: MatrixFeatures) -> bool:
-        return self.solver != "cholesky" or f.positive_definite
+        return self.solver != Solver.CHOLESKY or f.positive_definite
 
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
         return CostEstimate(self.solver, self.seconds(f.n), "c1*n^3+c2 (paper Eq. 3), fitted to measured timings",
@@ -77,19 +90,24 @@ class ClassicalFlopModel:
     solver: str
     rtol: float = 1e-2
 
-    def flops(self, f: MatrixFeatures) -> float:
-        from qlsa_sim.cost import classical_solvers as cs
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.a) and math.isfinite(self.b)) or self.a < 0 or self.b < 0:
+            raise InputError(f"flop-model constants must be finite and >= 0, got a={self.a}, b={self.b}")
+        if self.solver not in (Solver.CG, Solver.WOODBURY):
+            raise InputError(f"no flop model for solver {self.solver!r} (known: cg, woodbury)")
+        object.__setattr__(self, "solver", str(Solver(self.solver).value))
+        if not 0 < self.rtol < 1:
+            raise InputError(f"CG tolerance rtol must be in (0, 1), got {self.rtol}")
 
-        if self.solver == "cg":
+    def flops(self, f: MatrixFeatures) -> float:
+        if self.solver == Solver.CG:
             return cs.cg_flops(f.n, f.nnz, f.kappa, self.rtol)
-        if self.solver == "woodbury":
-            return cs.woodbury_flops(f.n, f.factor_rank)
-        raise InputError(f"no flop model for solver {self.solver!r}")
+        return cs.woodbury_flops(f.n, f.factor_rank)
 
     def applies(self, f: MatrixFeatures) -> bool:
-        if self.solver == "cg":
+        if self.solver == Solver.CG:
             return f.positive_definite and math.isfinite(f.kappa)
-        return self.solver == "woodbury" and f.factor_rank is not None
+        return f.factor_rank is not None
 
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
         fl = self.flops(f)
@@ -98,36 +116,68 @@ class ClassicalFlopModel:
                             components=(("flops", self.a * fl), ("overhead", self.b)))
 
 
+ClassicalModel = ClassicalCubicModel | ClassicalFlopModel
+
+
 def eq4_regressor(n: float, kappa: float, density: float, precision: float) -> float:
     """The variable of paper Eq. 4: ``d * kappa * ln(n / eps)``."""
     if not 0 < precision < 1:
         raise InputError(f"QLSA precision eps must be in (0, 1), got {precision}")
-    if kappa < 1:
+    if not kappa >= 1:
         raise InputError(f"condition number must be >= 1, got {kappa}")
     if not 0 < density <= 1:
         raise InputError(f"density must be in (0, 1], got {density}")
     return density * kappa * math.log(n / precision)
 
 
+class QuantumCostModel(Protocol):
+    """What the scheduler needs of a quantum cost model: its precision and a block's estimate."""
+
+    precision: float
+
+    def estimate(self, f: MatrixFeatures) -> CostEstimate: ...
+
+    def describe(self) -> str: ...
+
+
+def _singular(solver: str) -> CostEstimate:
+    return CostEstimate(solver, math.inf, "singular block (kappa = inf): no QLSA applies")
+
+
 @dataclass(frozen=True)
 class QuantumEq4Model:
-    """Paper Eq. 4 with q1, q2 fitted to the resource model (see ``cost.calibrate``)."""
+    """Paper Eq. 4 with q1, q2 fitted to the resource model (see ``cost/calibrate.py``)."""
 
     q1: float
     q2: float
     precision: float
     preset: str
-    profile: str
+    hardware: str
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.q1) and math.isfinite(self.q2)) or self.q1 < 0 or self.q2 < 0:
+            raise InputError(f"Eq. 4 constants must be finite and >= 0, got q1={self.q1}, q2={self.q2}")
+        if not 0 < self.precision < 1:
+            raise InputError(f"QLSA precision eps must be in (0, 1), got {self.precision}")
+
+    @property
+    def solver(self) -> str:
+        return f"qlsa:{self.preset}"
 
     def seconds(self, n: float, kappa: float, density: float) -> float:
         return self.q1 * eq4_regressor(n, kappa, density, self.precision) + self.q2
 
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
+        if not math.isfinite(f.kappa):
+            return _singular(self.solver)
         x = eq4_regressor(f.n, f.kappa, f.density, self.precision)
-        return CostEstimate(f"qlsa:{self.preset}", self.q1 * x + self.q2,
-                            f"q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4), fitted to the {self.preset} "
-                            f"resource model on profile {self.profile}",
-                            components=(("linear", self.q1 * x), ("overhead", self.q2)))
+        return CostEstimate(self.solver, self.q1 * x + self.q2,
+                            f"q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4), fitted to the {self.preset} resource model on "
+                            f"hardware {self.hardware}", components=(("linear", self.q1 * x), ("overhead", self.q2)))
+
+    def describe(self) -> str:
+        return (f"paper Eq. 4 (q1 d kappa ln(n/eps) + q2, q1={self.q1:.3g}, q2={self.q2:.3g}) fitted to preset "
+                f"{self.preset} on hardware {self.hardware}, eps={self.precision:g}")
 
 
 @dataclass(frozen=True)
@@ -136,24 +186,18 @@ class QuantumResourceModel:
 
     precision: float = 1e-2
     preset: str = "jennings2023_v1"
-    profile: str = "attosecond"
+    hardware: str = "attosecond"
     basis: str = "depth"
     include_state_prep: bool = False
     include_readout: bool = False
 
-    def seconds_for(self, n: int, nnz_per_row: int, kappa: float, *, max_abs_entry: float | None = None,
-                    lambda_min: float | None = None, lambda_max: float | None = None) -> CostEstimate:
-        from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
-        from qlsa_sim.quantum.estimation.timing import qlsa_time
+    def __post_init__(self) -> None:
+        if not 0 < self.precision < 1:
+            raise InputError(f"QLSA precision eps must be in (0, 1), got {self.precision}")
 
-        res = estimate_qlsa_resources(int(n), int(nnz_per_row), float(kappa), self.precision, self.preset,
-                                      max_abs_entry=max_abs_entry, lambda_min=lambda_min, lambda_max=lambda_max)
-        t = qlsa_time(res, self.profile, basis=self.basis, include_state_prep=self.include_state_prep,
-                      include_readout=self.include_readout)
-        parts = ", ".join(name for name, _ in t.components)
-        return CostEstimate(f"qlsa:{self.preset}", t.seconds,
-                            f"{self.preset} queries x block-encoding {self.basis} x {self.profile} gate time "
-                            f"[{parts}]", components=tuple(t.components))
+    @property
+    def solver(self) -> str:
+        return f"qlsa:{self.preset}"
 
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
         """The block's QLSA time. A QLSA inverts a Hermitian A through its singular values |lambda|
@@ -162,28 +206,59 @@ class QuantumResourceModel:
         positive definite block are lambda_max and lambda_min, and which also cover indefinite
         blocks (exact transformer Hessians). A non-symmetric block (``f.symmetric`` False, rowwise
         pruning) is encoded as its Hermitian dilation ``[[0, A], [A^T, 0]]`` (Harrow, Hassidim, Lloyd
-        2009, arXiv:0811.3171, p. 2): size 2n, the same sigma's and kappa, sparsity max(row, column)."""
+        2009, arXiv:0811.3171, p. 2): size 2n, the same sigma's and kappa, sparsity max(row, column).
+        A block with unknown entries (``max_abs_entry`` NaN, e.g. a grid point) gets the ideal encoding
+        alpha = ||A|| (kappa_eff = kappa), the lower bound of every encoding's alpha."""
         if not math.isfinite(f.kappa):
-            return CostEstimate(f"qlsa:{self.preset}", math.inf, "singular block (kappa = inf): no QLSA applies")
-        return self.seconds_for(**self.encoded_matrix(f))
+            return _singular(self.solver)
+        res = estimate_qlsa_resources(**encoded_matrix(f), eps=self.precision, preset=self.preset)
+        t = qlsa_time(res, self.hardware, basis=self.basis, include_state_prep=self.include_state_prep,
+                      include_readout=self.include_readout)
+        parts = ", ".join(name for name, _ in t.components)
+        return CostEstimate(self.solver, t.seconds,
+                            f"{self.preset} queries x block-encoding {self.basis} x {self.hardware} gate time "
+                            f"[{parts}]", components=tuple(t.components), resources=res)
 
-    @staticmethod
-    def encoded_matrix(f) -> dict:
-        """What the estimator is told of the block (see :meth:`estimate`): n (2n for the dilation of a
-        non-symmetric block), nonzeros per row, kappa, max|A_ij|, sigma_min and sigma_max."""
-        sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
-        return {"n": f.n if getattr(f, "symmetric", True) else 2 * f.n, "nnz_per_row": f.max_nnz_per_row,
-                "kappa": f.kappa, "max_abs_entry": f.max_abs_entry, "lambda_min": sigma_max / f.kappa,
-                "lambda_max": sigma_max}
+    def describe(self) -> str:
+        return (f"the resource estimator (preset {self.preset}, hardware {self.hardware}, {self.basis} basis, "
+                f"eps={self.precision:g}{', readout included' if self.include_readout else ''})")
 
-    @staticmethod
-    def effective_kappa(f) -> float:
-        """``kappa_eff = alpha / sigma_min`` of the block's sparse-access encoding (``alpha = s max|A_ij|``),
-        the condition number the QLSA's query count sees (:func:`qlsa_sim.quantum.resources.effective_alpha_kappa`)."""
-        from qlsa_sim.quantum.estimation.resources import effective_alpha_kappa
 
-        if not math.isfinite(f.kappa):
-            return math.inf
-        m = QuantumResourceModel.encoded_matrix(f)
-        return effective_alpha_kappa(m["n"], m["nnz_per_row"], m["kappa"], max_abs_entry=m["max_abs_entry"],
-                                     lambda_min=m["lambda_min"], lambda_max=m["lambda_max"])[1]
+def encoded_matrix(f: MatrixFeatures) -> dict:
+    """What the estimator is told of the block (see :meth:`QuantumResourceModel.estimate`): n (2n for the
+    dilation of a non-symmetric block), nonzeros per row, kappa, max|A_ij|, sigma_min and sigma_max."""
+    sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
+    known = math.isfinite(f.max_abs_entry) and f.max_abs_entry > 0 and sigma_max > 0
+    return {"n": f.n if f.symmetric else 2 * f.n, "nnz_per_row": f.max_nnz_per_row, "kappa": f.kappa,
+            "max_abs_entry": f.max_abs_entry if known else None,
+            "lambda_min": sigma_max / f.kappa if known else None, "lambda_max": sigma_max if known else None}
+
+
+def effective_kappa(f: MatrixFeatures) -> float:
+    """``kappa_eff = alpha / sigma_min`` of the block's sparse-access encoding (``alpha = s max|A_ij|``),
+    the condition number the QLSA's query count sees (``quantum/estimation/resources.py``)."""
+    if not math.isfinite(f.kappa):
+        return math.inf
+    m = encoded_matrix(f)
+    return effective_alpha_kappa(m["n"], m["nnz_per_row"], m["kappa"], max_abs_entry=m["max_abs_entry"],
+                                 lambda_min=m["lambda_min"], lambda_max=m["lambda_max"])[1]
+
+
+def quantum_model(kind: str, eq4: QuantumEq4Model, resources: QuantumResourceModel) -> QuantumCostModel:
+    """The model of ``kind`` ("eq4" or "resources")."""
+    return eq4 if QuantumModel(kind) == QuantumModel.EQ4 else resources
+
+
+def grid_features(n: int, kappa: float, density: float, factor_rank: int | None = None) -> MatrixFeatures:
+    """Features of a hypothetical SPD block (lambda_max = 1, entries unknown) for cost models on a grid."""
+    n = int(n)
+    return MatrixFeatures(n=n, nnz=int(round(density * n * n)), density=float(density), density_tol=0.0,
+                          max_nnz_per_row=max(1, min(n, int(math.ceil(density * n)))), max_abs_entry=math.nan,
+                          reg_eps=0.0, kappa=float(kappa), lambda_min=1.0 / float(kappa), lambda_max=1.0,
+                          kappa_method="grid", kappa_exact=True, positive_definite=True, kappa_seconds=0.0,
+                          seconds=0.0, factor_rank=factor_rank)
+
+
+def seconds_fn(model, factor_rank: int | None = None) -> SecondsFn:
+    """``(n, kappa, density) -> modeled seconds`` of any cost model on :func:`grid_features` (the one grid path)."""
+    return lambda n, k, d: model.estimate(grid_features(n, k, d, factor_rank)).seconds

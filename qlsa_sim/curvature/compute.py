@@ -13,19 +13,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from qlsa_sim.core.names import CurvatureKind, HessianMethod, Storage, names, parse
 from qlsa_sim.curvature.blocks import BlockSpec, block_gradient, block_hessian, check_memory_budget, _block_loss
 from qlsa_sim.curvature.mlp_ggn import block_from_kron, factor_from_kron, mlp_layer_kron
-from qlsa_sim.errors import InputError, UnknownNameError
+from qlsa_sim.errors import InputError
 from qlsa_sim.traces.store import BlockData
 
-CURVATURE_KINDS = ("exact", "ggn", "fisher")
-STORAGES = ("dense", "factor")
-METHODS = ("auto", "hessian", "hvp")
+CURVATURE_KINDS = names(CurvatureKind)
+STORAGES = names(Storage)
+METHODS = names(HessianMethod)
+
+
+@dataclass(frozen=True)
+class CurvatureConfig:
+    """How curvature blocks are computed, shared by recording (``train/record.py``) and live training
+    (``train/hybrid_newton.py``): the kind (exact / GGN / empirical Fisher), the storage (dense, or the
+    factor M with H = M M^T / B), the method for exact blocks, the HVP chunk, a memory budget for dense
+    blocks, and the number of samples of the batch the blocks are computed on (None: all)."""
+
+    kind: str = CurvatureKind.EXACT
+    storage: str = Storage.DENSE
+    method: str = HessianMethod.AUTO
+    hvp_chunk: int = 128
+    memory_budget_gb: float = 8.0
+    batch: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", parse(CurvatureKind, self.kind, "curvature kind"))
+        object.__setattr__(self, "storage", parse(Storage, self.storage, "storage"))
+        object.__setattr__(self, "method", parse(HessianMethod, self.method, "Hessian method"))
+        if self.hvp_chunk < 1:
+            raise InputError(f"hvp_chunk must be >= 1, got {self.hvp_chunk}")
+        if not self.memory_budget_gb > 0:
+            raise InputError(f"memory budget must be > 0 GB, got {self.memory_budget_gb}")
+        if self.batch is not None and self.batch < 1:
+            raise InputError(f"curvature batch must be >= 1 sample, got {self.batch}")
+
+
+def batch_head(batch, k: int | None):
+    """The first ``k`` samples of a batch (tuple of tensors, or an object with ``.head(k)``)."""
+    if k is None:
+        return batch
+    if hasattr(batch, "head"):
+        return batch.head(k)
+    return tuple(t[:k] for t in batch)
+
+
+def task_curvature(task, params: Mapping[str, torch.Tensor], batch, blocks: Sequence[BlockSpec],
+                   config: CurvatureConfig) -> list[BlockData]:
+    """Every block of ``task`` at ``params`` (float64), on the first ``config.batch`` samples of ``batch``."""
+    head = batch_head(batch, config.batch)
+    return [block_curvature(task, params, head, b, kind=config.kind, storage=config.storage, method=config.method,
+                            chunk=config.hvp_chunk, budget_bytes=config.memory_budget_gb * 2**30) for b in blocks]
 
 
 def mlp_layer_index(model: nn.Module, block: BlockSpec) -> int | None:
@@ -57,12 +102,8 @@ def block_curvature(task, params: Mapping[str, torch.Tensor], batch, block: Bloc
                     storage: str = "dense", method: str = "auto", chunk: int = 128,
                     budget_bytes: float = 8 * 2**30) -> BlockData:
     """One block (float64) of ``task`` at ``params`` on ``batch``, with its gradient."""
-    if kind not in CURVATURE_KINDS:
-        raise UnknownNameError("curvature kind", kind, CURVATURE_KINDS)
-    if storage not in STORAGES:
-        raise UnknownNameError("storage", storage, STORAGES)
-    if method not in METHODS:
-        raise UnknownNameError("Hessian method", method, METHODS)
+    kind, storage = parse(CurvatureKind, kind, "curvature kind"), parse(Storage, storage, "storage")
+    method = parse(HessianMethod, method, "Hessian method")
     loss_fn = lambda p: task.loss(p, batch)  # noqa: E731
     g = block_gradient(loss_fn, params, block).numpy()
     if storage == "dense":

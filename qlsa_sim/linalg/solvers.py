@@ -170,3 +170,30 @@ def woodbury_solve(M: Any, g: Any, eps: float, *, scale: float = 1.0, gram: Any 
     c = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
     y = scipy.linalg.cho_solve(c, Mf.T @ b, check_finite=False)
     return (b - Mf @ y) / eps
+
+
+def solve_with(solver: str, A: np.ndarray, g: np.ndarray, *, factor: np.ndarray | None = None, scale: float = 1.0,
+               eps: float = 0.0, rtol: float = 1e-2) -> np.ndarray:
+    """``A x = g`` by the named solver: "cholesky", "lu", "cg" (to relative residual ``rtol``) or "woodbury"
+    (on ``A = scale * factor factor^T + eps I``; needs the factor)."""
+    if solver == "cholesky":
+        return cholesky_solve(A, g)
+    if solver == "lu":
+        return lu_solve(A, g)
+    if solver == "cg":
+        return cg_solve(A, g, rtol=rtol)[0]
+    if solver == "woodbury":
+        if factor is None:
+            raise InputError("woodbury was chosen for a block without a factor")
+        return woodbury_solve(factor, g, eps, scale=scale)
+    raise InputError(f"unknown classical solver {solver!r}; known: cholesky, lu, cg, woodbury")
+
+
+def exact_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool) -> np.ndarray:
+    """The reference solution: Cholesky if ``A`` is positive definite (falling back to LU if it fails), else LU."""
+    if positive_definite:
+        try:
+            return cholesky_solve(A, g)
+        except InputError:
+            pass
+    return lu_solve(A, g)

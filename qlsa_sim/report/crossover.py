@@ -1,14 +1,14 @@
-"""Crossover maps: predicted quantum / classical time ratio over (kappa, density) at fixed n.
+"""Crossover maps: the modeled quantum / classical time ratio over (kappa, density) at fixed n, drawn.
 
 One panel per classical rival (dense LU as in the paper, Cholesky, CG, Woodbury when the trace
 stores factors, and the best of them), each with its break-even line and the trace's blocks of
-that n marked. All times are MODELED (see the cost models).
+that n marked. The ratios are computed by ``experiments/crossover.py``; this module only draws them.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -18,43 +18,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from qlsa_sim.linalg.features import MatrixFeatures  # noqa: E402
 from qlsa_sim.report.figures import save_figure  # noqa: E402
 
-SecondsFn = Callable[[int, float, float], float]
 
-
-def synthetic_features(n: int, kappa: float, density: float, factor_rank: int | None = None) -> MatrixFeatures:
-    """Features of a hypothetical SPD block (lambda_max = 1) for evaluating cost models on a grid."""
-    return MatrixFeatures(n=n, nnz=int(round(density * n * n)), density=density, density_tol=0.0,
-                          max_nnz_per_row=max(1, int(np.ceil(density * n))), max_abs_entry=1.0, reg_eps=0.0,
-                          kappa=kappa, lambda_min=1.0 / kappa, lambda_max=1.0, kappa_method="grid",
-                          kappa_exact=True, positive_definite=True, kappa_seconds=0.0, seconds=0.0,
-                          factor_rank=factor_rank)
-
-
-def classical_seconds_fn(model, factor_rank: int | None = None) -> SecondsFn:
-    """(n, kappa, d) -> modeled seconds of a classical cost model on a synthetic SPD block."""
-    return lambda n, k, d: model.estimate(synthetic_features(n, k, d, factor_rank)).seconds
-
-
-def ratio_grid(quantum: SecondsFn, classical: SecondsFn, n: int, kappas: np.ndarray, densities: np.ndarray) -> np.ndarray:
-    """log10(T_quantum / T_classical) on the grid (rows: density, columns: kappa). MODELED."""
-    return np.array([[np.log10(quantum(n, k, d) / classical(n, k, d)) for k in kappas] for d in densities])
-
-
-def plot_crossover(quantum: SecondsFn, rivals: Sequence[tuple[str, SecondsFn]], n: int, points: pd.DataFrame | None,
-                   out_stem: str | Path, *, kappa_range: tuple[float, float] = (1.0, 1e8),
-                   density_range: tuple[float, float] = (1e-4, 1.0), resolution: int = 40, title: str = "",
-                   subtitle: str = "", kappa_label: str = "condition number kappa") -> list[Path]:
-    """Write ``<out_stem>.png`` and ``.svg``: one panel per classical rival at size ``n``.
+def plot_crossover(grids: Sequence[tuple[str, np.ndarray]], kappas: np.ndarray, dens: np.ndarray, n: int,
+                   points: pd.DataFrame | None, out_stem: str | Path, *, title: str = "", subtitle: str = "",
+                   kappa_label: str = "condition number kappa") -> list[Path]:
+    """Write ``<out_stem>.png`` and ``.svg``: one panel per (rival label, log10(T_quantum / T_classical) grid
+    with rows = densities ``dens`` and columns = ``kappas``) at size ``n``.
 
     ``points`` (columns n, kappa, density, step) are the trace's blocks; those of size ``n`` are drawn,
-    at the kappa the ``quantum`` function takes (``kappa_label`` says which).
+    at the kappa the quantum model takes (``kappa_label`` says which).
     """
-    kappas = np.geomspace(*kappa_range, resolution)
-    dens = np.geomspace(*density_range, resolution)
-    grids = [ratio_grid(quantum, fn, n, kappas, dens) for _, fn in rivals]
+    rivals = [label for label, _ in grids]
+    grids = [g for _, g in grids]
     finite = np.concatenate([g[np.isfinite(g)].ravel() for g in grids])
     lim = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
     cols = min(3, len(rivals))
@@ -63,7 +40,7 @@ def plot_crossover(quantum: SecondsFn, rivals: Sequence[tuple[str, SecondsFn]], 
                              constrained_layout=True)
     pts = points[points["n"] == n] if points is not None and len(points) else None
     mesh = None
-    for ax, (label, _), g in zip(axes.ravel(), rivals, grids):
+    for ax, label, g in zip(axes.ravel(), rivals, grids):
         mesh = ax.pcolormesh(kappas, dens, g, cmap="RdBu_r", vmin=-lim, vmax=lim, shading="auto")
         crosses = np.nanmin(g) < 0 < np.nanmax(g)
         if crosses:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
+
+
+def fmt_sig(v: float | None) -> str:
+    """A figure to 3 significant digits for people; "n/a" when missing or not finite."""
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    return "0" if v == 0 else f"{v:.3g}"
 
 
 def write_table(df: pd.DataFrame, directory: str | Path, stem: str, *, title: str | None = None,

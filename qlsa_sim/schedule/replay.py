@@ -1,166 +1,255 @@
-"""Offline replay: trace -> features -> cost estimates -> decisions, one row per (step, block).
+"""Offline replay: trace -> per block :func:`~qlsa_sim.schedule.pipeline.decide_block` -> decisions table.
 
-Every row carries the stable id ``<run>/<step>/<block>`` and the settings that produced it, so
-replays of different traces or settings concatenate and de-duplicate safely.
+The driver reads only the manifest and makes one task per snapshot file (all blocks of one step); a worker
+opens only that file, checks it (sha256, dtypes, shapes, finiteness: ``traces/store.py``) and decides its
+blocks. Tasks run on any executor of ``core/executors.py`` (in-process, a process pool, Dask). Rows carry
+the stable id ``<run>/<step:08d>/<block>``; they are de-duplicated by it and sorted by (step, manifest
+order), so the table is the same whatever the executor and the number of workers, except the MEASURED
+columns (:func:`is_timing_column`), which are measurements of this run, not results.
+
+The trace is read through fsspec, so it may be a local path or a URL (``file://``, ``s3://``, ...).
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
-from qlsa_sim.cost.calibrate import CalibrationProfile
-from qlsa_sim.cost.models import CostEstimate
-from qlsa_sim.errors import InputError
-from qlsa_sim.linalg.features import FeatureConfig, prepare_block
+from qlsa_sim.core.executors import TaskResult, run_tasks
+from qlsa_sim.core.threads import pinned_threads
+from qlsa_sim.cost.profile import CalibrationProfile
+from qlsa_sim.errors import InputError, QlsaSimError, TraceError
 from qlsa_sim.linalg.solvers import cholesky_solve, lu_solve
-from qlsa_sim.schedule.policy import Decision, decide
-from qlsa_sim.traces.store import Snapshot, TraceReader, update_row_fields
-
-QUANTUM_MODELS = ("eq4", "resources")
+from qlsa_sim.schedule.pipeline import SchedulePolicy, decide_block
+from qlsa_sim.traces.store import (Snapshot, TraceMeta, is_local_fs, iter_snapshot_file, read_manifest, snapshot_id,
+                                   update_row_fields)
 
 
 @dataclass(frozen=True)
 class ReplayConfig:
-    """Replay settings. ``quantum_model``: 'eq4' = paper Eq. 4 with the profile's fitted q1, q2;
-    'resources' = the resource estimator directly (preset / profile from the calibration)."""
+    """Replay settings: the scheduling policy (``schedule/pipeline.py``), whether to time one real dense
+    solve per block (MEASURED: Cholesky if positive definite, else LU), and the BLAS threads."""
 
-    features: FeatureConfig = FeatureConfig()
-    quantum_model: str = "eq4"
+    policy: SchedulePolicy = SchedulePolicy()
     measure_classical: bool = True
     threads: int = 1
 
     def __post_init__(self) -> None:
-        if self.quantum_model not in QUANTUM_MODELS:
-            raise InputError(f"unknown quantum model {self.quantum_model!r}; known: {', '.join(QUANTUM_MODELS)}")
-
-
-def curvature_is_psd(meta: dict) -> bool:
-    """Whether a trace's blocks are positive semi-definite by construction: GGN and empirical-Fisher
-    blocks always are, exact Hessian blocks only for ReLU MLPs (where they equal the GGN blocks)."""
-    identity = meta.get("identity", {})
-    curvature = identity.get("curvature", "exact")
-    return curvature in ("ggn", "fisher") or identity.get("task", {}).get("model") == "mlp"
-
-
-def block_estimates(features, profile: CalibrationProfile, quantum_model: str) -> list[CostEstimate]:
-    """Estimates of every classical solver that applies to the block, and of the QLSA."""
-    q = (profile.quantum.estimate(features) if quantum_model == "eq4"
-         else profile.resource_model.estimate(features))
-    return [m.estimate(features) for m in profile.classical_models if m.applies(features)] + [q]
+        if self.threads < 1:
+            raise InputError(f"threads must be >= 1, got {self.threads}")
 
 
 def measure_direct_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool, threads: int = 1) -> tuple[str, float]:
     """MEASURED seconds of one dense solve of ``A x = g`` here: Cholesky if SPD, else LU."""
     fn, name = (cholesky_solve, "cholesky") if positive_definite else (lu_solve, "lu")
-    with threadpool_limits(threads):
+    with pinned_threads(threads, torch_too=False):
         t0 = time.perf_counter()
         fn(A, g)
         return name, time.perf_counter() - t0
 
 
-def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayConfig) -> tuple[Decision, dict]:
-    """Features, estimates and the decision for one block, as a Decision and a flat row."""
-    with threadpool_limits(config.threads):
-        A, f = prepare_block(snap.matrix, config.features, name=f"{snap.row.get('file')} block {snap.block!r}",
-                             factor=snap.factor, factor_scale=float(snap.row.get("scale", 1.0)))
-    ests = block_estimates(f, profile, config.quantum_model)
-    d = decide(snap.id, snap.step, snap.block, ests)
-    row = {"id": snap.id, "run": snap.row.get("run", ""), "step": snap.step, "block": snap.block,
-           "loss": snap.loss, "storage": snap.row.get("storage", "dense"), **f.as_dict()}
-    row["features_seconds"] = row.pop("seconds")
-    for m in profile.classical_models:
-        row[f"classical_{m.solver}_s"] = np.nan
-    for e in ests:
-        key = "quantum" if e.is_quantum else f"classical_{e.solver}"
-        row[f"{key}_s"] = e.seconds
-        row[f"{key}_model"] = e.model
-    best = d.best_classical
-    row.update(best_classical=best.solver, best_classical_s=best.seconds,
-               quantum_solver=d.quantum.solver, chosen=d.chosen.solver, chosen_is_quantum=d.chosen.is_quantum,
-               chosen_s=d.chosen.seconds, ratio_quantum_over_best_classical=d.quantum.seconds / best.seconds)
-    # the paper's Q-Newton: the cheaper of the QLSA and dense LU (paper Eq. 3's solver)
-    lu = row.get("classical_lu_s", np.nan)
-    if np.isfinite(lu):
-        row["paper_hybrid_s"] = min(lu, d.quantum.seconds)
-        row["paper_hybrid_is_quantum"] = bool(d.quantum.seconds < lu)
+def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayConfig) -> dict:
+    """The decision row of one block (plus the trace's loss and storage, and the measured solve if asked)."""
+    with pinned_threads(config.threads, torch_too=False):
+        sb = decide_block(snap.matrix, config.policy, profile, run=snap.row.get("run", ""), step=snap.step,
+                          block=snap.block, id=snap.id, factor=snap.factor, scale=float(snap.row.get("scale", 1.0)),
+                          name=f"{snap.row.get('file')} block {snap.block!r}")
+    row = {**sb.decision.to_row(), "loss": snap.loss, "storage": snap.row.get("storage", "dense")}
     if config.measure_classical:
-        row["measured_solver"], row["measured_classical_s"] = measure_direct_solve(
-            A, snap.gradient, f.positive_definite, config.threads)
-    row["estimates_modeled"] = True
-    row["quantum_model"] = config.quantum_model
-    row["profile"] = profile.path
-    return d, row
+        row["measured_solver"], row["solve_measured_s"] = measure_direct_solve(
+            sb.matrix, snap.gradient, sb.decision.features.positive_definite, config.threads)
+    return row
 
 
-def replay(trace: TraceReader | str, profile: CalibrationProfile, config: ReplayConfig = ReplayConfig(), *,
-           progress: bool = True, save_features: bool = False) -> pd.DataFrame:
-    """Replay every (step, block) of a trace in this process; the first bad snapshot raises.
+# ------------------------------------------------------------------------------------------ tasks
+@dataclass(frozen=True)
+class Failure:
+    """A snapshot file (or some blocks of it) that could not be replayed, and why."""
 
-    The decisions table has one row per block (see :func:`replay_snapshot`). For process pools,
-    Dask clusters and skipping bad snapshots use ``schedule.parallel_replay.replay_parallel``,
-    which this calls with the in-process executor.
-    """
-    from qlsa_sim.schedule.parallel_replay import replay_parallel
-
-    location = trace.location if isinstance(trace, TraceReader) else trace
-    return replay_parallel(location, profile, config, executor="inprocess", strict=True, progress=progress,
-                           save_features=save_features)[0]
+    file: str
+    ids: tuple[str, ...]
+    error_type: str
+    message: str
 
 
+@dataclass(frozen=True)
+class FileTask:
+    """One unit of work: the blocks of one snapshot file. Carries the fsspec file system (picklable)."""
+
+    fs: Any = field(repr=False)
+    root: str
+    file: str
+    run: str
+    rows: tuple[Mapping[str, Any], ...] = field(repr=False)
+    verify: bool = True
+    strict: bool = False
+
+    @property
+    def path(self) -> str:
+        return f"{self.root.rstrip('/')}/{self.file}"
+
+    @property
+    def display(self) -> str:
+        """The file's name in messages: a plain path on local disk, else the URL."""
+        return self.path if is_local_fs(self.fs) else self.fs.unstrip_protocol(self.path)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(snapshot_id(self.run, r["step"], r["block"]) for r in self.rows)
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """The tasks of a replay and the order of its rows; from :func:`plan_replay`."""
+
+    fs: Any = field(repr=False)
+    root: str
+    run: str
+    meta: TraceMeta
+    tasks: tuple[FileTask, ...]
+    order: Mapping[str, tuple[int, int]] = field(repr=False)  # id -> (step, manifest index)
+
+
+def plan_replay(trace_dir: str | Any, *, verify: bool = True, strict: bool = False) -> ReplayPlan:
+    """One :class:`FileTask` per snapshot file, in manifest order (the driver reads only the manifest)."""
+    fs, root, man = read_manifest(trace_dir)
+    run = man.get("run") or root.rstrip("/").rsplit("/", 1)[-1]
+    by_file: dict[str, list[dict]] = {}
+    order: dict[str, tuple[int, int]] = {}
+    for i, r in enumerate(man["rows"]):
+        by_file.setdefault(r["file"], []).append(r)
+        order.setdefault(snapshot_id(run, r["step"], r["block"]), (int(r["step"]), i))
+    tasks = tuple(FileTask(fs, root, f, run, tuple(rs), verify, strict) for f, rs in by_file.items())
+    return ReplayPlan(fs, root, run, TraceMeta.from_manifest(man.get("meta"), str(trace_dir)), tasks, order)
+
+
+def iter_file_snapshots(task: FileTask) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
+    """The blocks of one snapshot file (the store's own reader and checks, on the task's file system)."""
+    return iter_snapshot_file(task.fs, task.path, task.rows, task.run, display=task.display, verify=task.verify)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What a worker sends back for one file: replayed rows and per-block failures (id, type, message)."""
+
+    file: str
+    rows: tuple[dict, ...]
+    failures: tuple[tuple[str, str, str], ...] = ()
+
+
+def replay_file(task: FileTask, profile: CalibrationProfile, config: ReplayConfig) -> FileResult:
+    """Replay every block of one snapshot file (the unit of work). A bad block is recorded and the others
+    still run; with ``task.strict`` it raises instead (TraceError naming the file)."""
+    rows, fails = [], []
+    for row, snap in iter_file_snapshots(task):
+        sid = snapshot_id(task.run, row["step"], row["block"])
+        try:
+            if isinstance(snap, TraceError):
+                raise snap
+            rows.append(replay_snapshot(snap, profile, config))
+        except QlsaSimError as e:
+            if task.strict:
+                raise _as_trace_error(task.display, e) from None
+            fails.append((sid, type(e).__name__, str(e)))
+    return FileResult(task.file, tuple(rows), tuple(fails))
+
+
+def _as_trace_error(name: str, e: BaseException | str) -> TraceError:
+    """A TraceError whose message names the file ``name``."""
+    if isinstance(e, TraceError):
+        return e
+    msg = str(e)
+    return TraceError(msg if name in msg else f"{name}: {msg}")
+
+
+def collect_replay(plan: ReplayPlan, results: list[TaskResult]) -> tuple[pd.DataFrame, list[Failure]]:
+    """Merge task results into the decisions table: keyed by id (first copy wins, so a result delivered
+    twice adds no row), sorted by (step, manifest order); plus the failures."""
+    by_file = {t.file: t for t in plan.tasks}
+    rows: dict[str, dict] = {}
+    failures: list[Failure] = []
+    for res in results:
+        task = by_file[res.key]
+        if not res.ok:
+            failures.append(Failure(task.display, task.ids, res.error_type, res.error))
+            continue
+        for r in res.value.rows:
+            rows.setdefault(r["id"], r)
+        for sid, etype, msg in res.value.failures:
+            failures.append(Failure(task.display, (sid,), etype, msg))
+    ordered = sorted(rows.values(), key=lambda r: plan.order.get(r["id"], (int(r["step"]), 1 << 62)))
+    return pd.DataFrame(ordered), failures
+
+
+def replay_trace(trace_dir: str | Any, profile: CalibrationProfile, config: ReplayConfig = ReplayConfig(), *,
+                 executor: str = "inprocess", workers: int | None = None, scheduler_address: str | None = None,
+                 strict: bool = False, progress: bool = True, retries: int = 2, verify: bool = True
+                 ) -> tuple[pd.DataFrame, list[Failure]]:
+    """Replay a trace with one task per snapshot file on the chosen executor.
+
+    Returns the decisions table (one :meth:`BlockDecision.to_row` per replayed block, plus ``loss``,
+    ``storage`` and the measured solve; sorted by (step, manifest order)) and the failures (bad files or
+    blocks, skipped). With ``strict`` the first failure raises TraceError naming the file, and no new task
+    starts."""
+    plan = plan_replay(trace_dir, verify=verify, strict=strict)
+    fn = functools.partial(replay_file, profile=profile, config=config)
+    results = run_tasks(fn, [(t.file, t) for t in plan.tasks], executor=executor, workers=workers,
+                        scheduler_address=scheduler_address, retries=retries, progress=progress,
+                        desc=f"replay {plan.run}", stop_on_error=strict)
+    df, failures = collect_replay(plan, results)
+    if strict and failures:
+        first = next((f for f in failures if f.error_type != "Cancelled"), failures[0])
+        raise _as_trace_error(first.file, first.message if first.error_type in _QLSA_ERRORS
+                              else f"{first.error_type}: {first.message}")
+    return df, failures
+
+
+_QLSA_ERRORS = ("TraceError", "InputError", "DataError", "CalibrationError", "UnknownNameError",
+                "MemoryBudgetError", "QlsaSimError")
+
+
+def replay(trace_dir: str | Any, profile: CalibrationProfile, config: ReplayConfig = ReplayConfig(), *,
+           progress: bool = True) -> pd.DataFrame:
+    """:func:`replay_trace` in this process; the first bad snapshot raises."""
+    return replay_trace(trace_dir, profile, config, strict=True, progress=progress)[0]
+
+
+#: Feature fields written back to the manifest by :func:`write_features_to_manifest`.
 SAVED_FEATURES = ("n", "nnz", "density", "density_tol", "max_nnz_per_row", "reg_eps", "kappa", "lambda_min",
-                  "lambda_max", "kappa_method", "kappa_seconds")
+                  "lambda_max", "kappa_method", "kappa_measured_s")
 
 
-def write_features_to_manifest(directory, decisions: pd.DataFrame) -> None:
-    """Store the replay's features as ``feature_*`` fields of the trace's manifest rows."""
-    update_row_fields(directory, {(int(r.step), r.block): {f"feature_{k}": getattr(r, k) for k in SAVED_FEATURES}
-                                  for r in decisions.itertuples()})
+def write_features_to_manifest(trace_dir: str | Any, decisions: pd.DataFrame) -> None:
+    """Store the replay's features as ``feature_*`` fields of a local trace's manifest rows."""
+    fs, root, _ = read_manifest(trace_dir)
+    if not is_local_fs(fs):
+        raise InputError(f"{trace_dir}: saving features needs a local trace directory")
+    update_row_fields(root, {(int(r.step), r.block): {f"feature_{k}": getattr(r, k) for k in SAVED_FEATURES}
+                             for r in decisions.itertuples()})
 
 
-def speedup_table(decisions: pd.DataFrame) -> pd.DataFrame:
-    """Paper Table 1 analogue over the replayed steps: steps, seconds per step, total, speedup.
+def is_timing_column(name: str) -> bool:
+    """True for a MEASURED-time column (``*_measured_s``, ``*_seconds``): it differs run to run."""
+    return name.endswith("_measured_s") or name.endswith("_seconds")
 
-    Seconds are MODELED (classical: Eq. 3 / flop models fitted to measured timings; quantum: see
-    ``quantum_model``) except the rows marked ``modeled=False``. A step's time is the sum over its
-    blocks. Rows: dense LU only (the paper's classical baseline), best classical solver only,
-    quantum only, the paper's hybrid (QLSA vs LU), our hybrid (QLSA vs best classical), that hybrid
-    with the scheduler's own overhead (features) charged, the measured direct solves, and the overhead.
-    """
-    if decisions.empty:
-        raise InputError("no decisions to summarize (empty trace?)")
-    per_step = decisions.groupby("step")
-    steps = per_step.ngroups
-    cols = {"classical-only (dense LU, paper's baseline)": "classical_lu_s",
-            "classical-only (best classical solver)": "best_classical_s",
-            "quantum-only": "quantum_s",
-            "hybrid, paper (QLSA vs LU)": "paper_hybrid_s",
-            "hybrid (QLSA vs best classical)": "chosen_s"}
-    totals = {name: float(per_step[c].sum().sum()) for name, c in cols.items() if c in decisions}
-    overhead = float(decisions["features_seconds"].sum())
-    totals["hybrid (QLSA vs best classical) + scheduler overhead"] = totals["hybrid (QLSA vs best classical)"] + overhead
-    lu_name = "classical-only (dense LU, paper's baseline)"
-    base_name = lu_name if lu_name in totals else "classical-only (best classical solver)"
-    base = totals[base_name]
-    qfrac = {"quantum-only": 1.0, "hybrid (QLSA vs best classical)": float(decisions["chosen_is_quantum"].mean())}
-    if "paper_hybrid_is_quantum" in decisions:
-        qfrac["hybrid, paper (QLSA vs LU)"] = float(decisions["paper_hybrid_is_quantum"].mean())
-    qfrac["hybrid (QLSA vs best classical) + scheduler overhead"] = qfrac["hybrid (QLSA vs best classical)"]
-    out = [{"strategy": name, "steps": steps, "seconds_per_step": t / steps, "total_seconds": t,
-            "speedup_vs_baseline": base / t if t > 0 else np.inf, "quantum_fraction": qfrac.get(name, 0.0),
-            "modeled": True} for name, t in totals.items()]
-    if "measured_classical_s" in decisions:
-        t = float(decisions["measured_classical_s"].sum())
-        out.append({"strategy": "classical-only (direct solve, measured here)", "steps": steps,
-                    "seconds_per_step": t / steps, "total_seconds": t, "speedup_vs_baseline": base / t,
-                    "quantum_fraction": 0.0, "modeled": False})
-    out.append({"strategy": "scheduler overhead (features, measured here)", "steps": steps,
-                "seconds_per_step": overhead / steps, "total_seconds": overhead, "speedup_vs_baseline": np.nan,
-                "quantum_fraction": np.nan, "modeled": False})
-    table = pd.DataFrame(out)
-    table.attrs["baseline"] = base_name
-    return table
+
+def drop_timing_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """The table without its measured-time columns (for comparing replays)."""
+    return df.drop(columns=[c for c in df.columns if is_timing_column(str(c))])
+
+
+def format_failures(failures: list[Failure]) -> str:
+    """A short summary: one line per failed file (or block) with the reason."""
+    if not failures:
+        return "no failures"
+    lines = [f"{len(failures)} failure(s); skipped:"]
+    for f in failures:
+        what = f.ids[0] if len(f.ids) == 1 else f"{len(f.ids)} blocks"
+        lines.append(f"  {f.file} ({what}): {f.message}")
+    return "\n".join(lines)

@@ -4,7 +4,7 @@ Layout::
 
     <trace>/manifest.json        format, metadata, one row per (step, block)
     <trace>/snap-00000050.npz    all blocks of step 50: H_<i> (dense) or M_<i> (factor), g_<i>
-    <trace>/checkpoint.npz       parameters at the last recorded step (for --resume)
+    <trace>/checkpoint.pt        the recording run's checkpoint (train/runner.py; for --resume)
 
 Crash safety: a snapshot file is written under a temporary name, flushed, fsynced and renamed,
 and only then listed in the manifest (itself replaced atomically). A run killed at any point
@@ -31,9 +31,51 @@ from qlsa_sim.core.atomic import atomic_write, atomic_write_json, to_jsonable
 
 FORMAT = "qlsa-sim-trace/1"
 MANIFEST = "manifest.json"
-CHECKPOINT = "checkpoint.npz"
+LEGACY_CHECKPOINT = "checkpoint.npz"  # recordings before the one checkpoint format (train/runner.py)
 ROW_FIELDS = ("step", "block", "n", "dtype", "storage", "loss", "file", "key", "sha256")
 STORAGES = ("dense", "factor")
+
+
+@dataclass(frozen=True)
+class TraceMeta:
+    """What a trace's manifest says of how it was made (its ``meta``), typed.
+
+    ``identity`` is the raw record a resumed writer must match; the other fields are read from it.
+    ``live`` holds a HybridNewton trace's optimizer settings (``train/hybrid_newton.py``), else None."""
+
+    identity: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    model: str = "?"
+    dataset: str = "?"
+    curvature: str = "exact"
+    storage: str = "dense"
+    dtype: str = "float64"
+    every: int | None = None
+    optimizer: str = "sgd"
+    live: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+
+    @classmethod
+    def from_manifest(cls, meta: Any, where: str = "manifest") -> "TraceMeta":
+        """Parse a manifest's ``meta`` (TraceError naming ``where`` if it has the wrong shape)."""
+        if meta is None:
+            meta = {}
+        if not isinstance(meta, Mapping):
+            raise TraceError(f"{where}: field 'meta' must be an object, got {type(meta).__name__}")
+        ident = meta.get("identity", {})
+        if not isinstance(ident, Mapping):
+            raise TraceError(f"{where}: field 'meta.identity' must be an object, got {type(ident).__name__}")
+        task = ident.get("task", {}) if isinstance(ident.get("task", {}), Mapping) else {}
+        live = meta.get("hybrid_newton")
+        every = ident.get("every")
+        return cls(identity=ident, model=str(task.get("model", "?")), dataset=str(task.get("dataset", "?")),
+                   curvature=str(ident.get("curvature", "exact")), storage=str(ident.get("storage", "dense")),
+                   dtype=str(ident.get("dtype", "float64")), every=every if isinstance(every, int) else None,
+                   optimizer=str(ident.get("optimizer", "sgd")), live=live if isinstance(live, Mapping) else None)
+
+    @property
+    def psd(self) -> bool:
+        """Whether the blocks are positive semi-definite by construction: GGN and empirical-Fisher blocks
+        always are, exact Hessian blocks only for ReLU MLPs (where they equal the GGN blocks)."""
+        return self.curvature in ("ggn", "fisher") or self.model == "mlp"
 
 
 @dataclass(frozen=True)
@@ -173,7 +215,7 @@ class TraceWriter:
     """Appends snapshots to a trace directory, crash-safely. Use ``resume=True`` to continue."""
 
     def __init__(self, directory: str | Path, *, meta: Mapping[str, Any], resume: bool = False,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, extra_files: Sequence[str] = ()) -> None:
         self.directory = Path(directory)
         exists = (self.directory / MANIFEST).is_file()
         if exists and not (resume or overwrite):
@@ -190,7 +232,7 @@ class TraceWriter:
             if exists and overwrite:
                 for p in self.directory.glob("snap-*.npz"):
                     p.unlink()
-                for name in (MANIFEST, CHECKPOINT):
+                for name in (MANIFEST, LEGACY_CHECKPOINT, *extra_files):
                     (self.directory / name).unlink(missing_ok=True)
             self.directory.mkdir(parents=True, exist_ok=True)
             self.manifest = {"format": FORMAT, "run": self.directory.name,
@@ -255,23 +297,6 @@ class TraceWriter:
         _apply_updates(self.manifest["rows"], updates)
         self._flush_manifest()
 
-    def save_checkpoint(self, step: int, params: Mapping[str, np.ndarray]) -> None:
-        """Parameters at ``step`` (before its update), for ``--resume``."""
-        arrays = {f"p:{k}": np.asarray(v) for k, v in params.items()}
-        arrays["step"] = np.array(step, dtype=np.int64)
-        atomic_write(self.directory / CHECKPOINT, lambda f: np.savez(f, **arrays))
-
-    def load_checkpoint(self) -> tuple[int, dict[str, np.ndarray]] | None:
-        path = self.directory / CHECKPOINT
-        if not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                step = int(z["step"])
-                return step, {k[2:]: z[k] for k in z.files if k.startswith("p:")}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-            raise TraceError(f"{path}: corrupt checkpoint ({e}); rerun with --overwrite") from None
-
 
 class TraceReader:
     """Reads and validates a trace at a local path or an fsspec URL."""
@@ -288,8 +313,8 @@ class TraceReader:
         return self.manifest.get("run") or self.root.rsplit("/", 1)[-1]
 
     @property
-    def meta(self) -> dict:
-        return self.manifest.get("meta", {})
+    def meta(self) -> TraceMeta:
+        return TraceMeta.from_manifest(self.manifest.get("meta", {}), f"{self.location}/{MANIFEST}")
 
     @property
     def rows(self) -> list[dict]:

@@ -1,23 +1,29 @@
-"""Record a Hessian trace while training with SGD (model-agnostic; see train/task.py)."""
+"""Record a Hessian trace: SGD training (``train/runner.py``'s one loop) with a trace hook.
+
+Every ``every`` steps the hook computes the task's curvature blocks (``curvature/compute.py``, with the
+same :class:`CurvatureConfig` live training uses) at the parameters *before* that step's update, on that
+step's batch, and writes them with the held-out metrics to the trace (``traces/store.py``). The run's
+checkpoint lives in the trace directory, so ``--resume`` continues an interrupted recording and gives a
+trace bit-identical to an uninterrupted one.
+"""
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from qlsa_sim.core.names import TraceDtype, parse
 from qlsa_sim.curvature.blocks import named_params
-from qlsa_sim.curvature.compute import CURVATURE_KINDS, METHODS, STORAGES, block_curvature
-from qlsa_sim.errors import InputError
+from qlsa_sim.curvature.compute import CurvatureConfig, task_curvature
+from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.traces.store import BlockData, TraceWriter
+from qlsa_sim.train.runner import CHECKPOINT, StopRule, first_order_step, run_training
 from qlsa_sim.train.task import TrainingTask
-
-_DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 @dataclass(frozen=True)
@@ -27,28 +33,15 @@ class RecordConfig:
     steps: int = 200
     every: int = 50
     lr: float = 0.1
-    curvature: str = "exact"               # exact | ggn | fisher (curvature/compute.py)
-    storage: str = "dense"                 # dense | factor
-    hessian_method: str = "auto"           # auto (closed form where exact) | hessian | hvp
-    dtype: str = "float64"
-    memory_budget_gb: float = 8.0
-    hvp_chunk: int = 128                  # unit vectors per batched HVP call (method "hvp")
-    curvature_batch: int | None = None    # compute blocks on the first k samples of the batch
+    curvature: CurvatureConfig = CurvatureConfig()
+    dtype: str = TraceDtype.FLOAT64
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.every < 1:
             raise InputError(f"need steps >= 0 and every >= 1, got steps={self.steps}, every={self.every}")
         if not self.lr > 0:
             raise InputError(f"learning rate must be > 0, got {self.lr}")
-        for value, known, what in ((self.hessian_method, METHODS, "Hessian method"),
-                                   (self.curvature, CURVATURE_KINDS, "curvature kind"),
-                                   (self.storage, STORAGES, "storage")):
-            if value not in known:
-                raise InputError(f"unknown {what} {value!r}; known: {', '.join(known)}")
-        if self.hvp_chunk < 1 or (self.curvature_batch is not None and self.curvature_batch < 1):
-            raise InputError("hvp_chunk and curvature_batch must be >= 1")
-        if self.dtype not in _DTYPES:
-            raise InputError(f"unknown storage dtype {self.dtype!r}; known: {', '.join(_DTYPES)}")
+        object.__setattr__(self, "dtype", parse(TraceDtype, self.dtype, "storage dtype"))
 
 
 @dataclass(frozen=True)
@@ -61,73 +54,62 @@ class RecordSummary:
     final_loss: float
 
 
-def batch_head(batch, k: int | None):
-    """The first ``k`` samples of a batch (tuple of tensors, or an object with ``.head(k)``)."""
-    if k is None:
-        return batch
-    if hasattr(batch, "head"):
-        return batch.head(k)
-    return tuple(t[:k] for t in batch)
-
-
-def snapshot_blocks(task: TrainingTask, batch, config: "RecordConfig") -> tuple[float, list[BlockData]]:
-    """Loss and every curvature block (float64) + gradient of ``task`` on ``batch``."""
+def snapshot_blocks(task: TrainingTask, batch, config: CurvatureConfig) -> tuple[float, list[BlockData]]:
+    """Loss and every curvature block (float64) + gradient of ``task`` on ``batch`` (its first
+    ``config.batch`` samples for the blocks)."""
     params = named_params(task.model, torch.float64)
-    out = [block_curvature(task, params, batch, b, kind=config.curvature, storage=config.storage,
-                           method=config.hessian_method, chunk=config.hvp_chunk,
-                           budget_bytes=config.memory_budget_gb * 2**30)
-           for b in task.blocks()]
+    out = task_curvature(task, params, batch, task.blocks(), config)
     with torch.no_grad():
         loss = float(task.loss(params, batch))
     return loss, out
+
+
+class TraceHook:
+    """Snapshot the blocks every ``every`` steps before the update, skipping steps already recorded."""
+
+    def __init__(self, task: TrainingTask, writer: TraceWriter, config: RecordConfig) -> None:
+        self.task, self.writer, self.config = task, writer, config
+        self.recorded = set(writer.recorded_steps())
+        self.written, self.seconds = 0, 0.0
+
+    def before_update(self, step: int, batch: Any) -> None:
+        if step % self.config.every or step in self.recorded:
+            return
+        t0 = time.perf_counter()
+        loss, blocks = snapshot_blocks(self.task, batch, self.config.curvature)
+        metrics = self.task.evaluate(named_params(self.task.model))
+        self.writer.write_snapshot(step, blocks, loss=loss, extra=metrics, dtype=self.config.dtype)
+        self.recorded.add(step)
+        self.written += 1
+        self.seconds += time.perf_counter() - t0
+
+    def at_end(self, step: int, batch: Any) -> None:
+        self.before_update(step, batch)
 
 
 def record_trace(task: TrainingTask, directory: str | Path, config: RecordConfig = RecordConfig(), *,
                  resume: bool = False, overwrite: bool = False, progress: bool = True) -> RecordSummary:
     """Train ``task.model`` with SGD for ``config.steps`` steps; snapshot every ``config.every`` steps.
 
-    A snapshot at step s holds the blocks at the parameters *before* update s, on batch s.
-    Seeded and deterministic: a resumed run reproduces the uninterrupted one.
-    """
-    identity = {"task": asdict(task.info), "lr": config.lr, "every": config.every,
-                "curvature": config.curvature, "storage": config.storage, "dtype": config.dtype,
-                "hessian_method": config.hessian_method,
-                "curvature_batch": config.curvature_batch}
+    A snapshot at step s holds the blocks at the parameters *before* update s, on batch s. Seeded and
+    deterministic: a resumed run reproduces the uninterrupted one. ``resume`` on a directory that holds no
+    trace is an error (TraceError), not a fresh start."""
+    directory = Path(directory)
+    c = config.curvature
+    identity = {"task": asdict(task.info), "lr": config.lr, "every": config.every, "curvature": c.kind,
+                "storage": c.storage, "dtype": config.dtype, "hessian_method": c.method, "curvature_batch": c.batch}
+    if resume and not (directory / "manifest.json").is_file():
+        raise TraceError(f"{directory}: nothing to resume (no trace was recorded there); drop --resume to start one")
     meta = {"identity": identity, "blocks": [b.to_meta() for b in task.blocks()],
             "torch": torch.__version__, "numpy": np.__version__}
-    writer = TraceWriter(directory, meta=meta, resume=resume, overwrite=overwrite)
-    recorded = set(writer.recorded_steps())
-    start = 0
-    if resume:
-        ckpt = writer.load_checkpoint()
-        if ckpt is not None:
-            start, saved = ckpt
-            with torch.no_grad():
-                for name, p in task.model.named_parameters():
-                    p.copy_(torch.from_numpy(saved[name]))
+    writer = TraceWriter(directory, meta=meta, resume=resume, overwrite=overwrite, extra_files=(CHECKPOINT,))
+    hook = TraceHook(task, writer, config)
     opt = torch.optim.SGD(task.model.parameters(), lr=config.lr)
-    batches = itertools.islice(task.batches(), start, None)
-    t0, t_curv, written, loss_val = time.perf_counter(), 0.0, 0, float("nan")
-    bar = tqdm(range(start, config.steps + 1), desc=f"record {Path(directory).name}", unit="step",
-               disable=not progress, leave=False)
-    for step in bar:
-        batch = next(batches)
-        if step % config.every == 0 and step not in recorded:
-            tc = time.perf_counter()
-            loss_val, blocks = snapshot_blocks(task, batch_head(batch, config.curvature_batch), config)
-            metrics = task.evaluate(named_params(task.model))
-            writer.write_snapshot(step, blocks, loss=loss_val, extra=metrics, dtype=config.dtype)
-            writer.save_checkpoint(step, {k: v.numpy() for k, v in named_params(task.model).items()})
-            t_curv += time.perf_counter() - tc
-            written += 1
-            bar.set_postfix(loss=f"{loss_val:.4f}", snapshots=written)
-        if step == config.steps:
-            break
-        opt.zero_grad()
-        loss = task.loss(dict(task.model.named_parameters()), batch)
-        loss.backward()
-        opt.step()
-        loss_val = float(loss.detach())
-    bar.close()
-    return RecordSummary(str(directory), written, config.steps + 1 - start,
-                         time.perf_counter() - t0, t_curv, loss_val)
+    t0 = time.perf_counter()
+    state = run_training(task, opt, first_order_step(task, opt), StopRule(max_steps=config.steps, eval_every=None),
+                         directory=directory, identity={"recording": identity}, resume=resume,
+                         checkpoint_every=config.every, hooks=(hook,), threads=None, progress=progress,
+                         desc=f"record {directory.name}")
+    final = state.history[-1]["loss"] if state.history else float("nan")
+    return RecordSummary(str(directory), hook.written, config.steps + 1, time.perf_counter() - t0, hook.seconds,
+                         final)

@@ -32,9 +32,10 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import UCRYGate, UnitaryGate
 
+from qlsa_sim.core.names import CircuitEncoding, names
 from qlsa_sim.errors import InputError
 
-ENCODINGS = ("dilation", "pauli_lcu", "sparse")
+ENCODINGS = names(CircuitEncoding)
 
 
 def check_symmetric_matrix(a: object, *, require_pd: bool = False, name: str = "matrix") -> np.ndarray:

@@ -1,0 +1,59 @@
+"""``qlsa-sim estimate``: modeled QLSA gate counts and times of one block per preset and hardware profile,
+from ``(n, kappa, density, eps)`` or from a matrix file (``experiments/estimate.py``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("estimate", help="modeled QLSA gate counts and times per preset and hardware profile",
+                       description="Modeled QLSA resources: from --n/--kappa/--density/--eps or from --matrix FILE.npy.")
+    p.add_argument("--n", type=int, help="matrix dimension")
+    p.add_argument("--kappa", type=float, help="condition number (>= 1)")
+    p.add_argument("--density", type=float, help="fraction of non-zero entries per row, in (0, 1]")
+    p.add_argument("--eps", type=float, default=1e-2, help="target precision of the solution state (default 1e-2)")
+    p.add_argument("--matrix", help="symmetric matrix as .npy (loaded without pickle)")
+    p.add_argument("--preset", action="append", help="query-cost preset (repeatable; default all)")
+    p.add_argument("--profile", "--hardware", dest="hardware", action="append",
+                   help="hardware profile (repeatable; default all)")
+    p.add_argument("--basis", choices=("depth", "count"), default="depth",
+                   help="time = depth x gate time (default) or count x gate time")
+    p.add_argument("--state-prep", action="store_true", help="include preparing |b> in the time")
+    p.add_argument("--readout", action="store_true", help="include tomography of x in the time")
+    p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    return p
+
+
+def _features(args: argparse.Namespace):
+    from qlsa_sim.data.matrices import load_matrix
+    from qlsa_sim.errors import InputError
+    from qlsa_sim.experiments.estimate import matrix_features, point_features
+
+    if args.matrix:
+        f = matrix_features(load_matrix(args.matrix), name=f"matrix {args.matrix}")
+        if args.n is not None and args.n != f.n:
+            raise InputError(f"--n {args.n} does not match the matrix in {args.matrix} (n = {f.n})")
+        return f
+    missing = [f"--{k}" for k in ("n", "kappa", "density") if getattr(args, k) is None]
+    if missing:
+        raise InputError(f"estimate needs --matrix or all of --n --kappa --density (missing {' '.join(missing)})")
+    return point_features(args.n, args.kappa, args.density, args.eps)
+
+
+def run(args: argparse.Namespace) -> int:
+    from qlsa_sim.experiments.estimate import estimate_table
+
+    f = _features(args)
+    df = estimate_table(f, args.eps, args.preset, args.hardware, basis=args.basis,
+                        include_state_prep=args.state_prep, include_readout=args.readout)
+    if args.json:
+        print(df.to_json(orient="records", indent=1, double_precision=15))
+        return 0
+    cols = ["preset", "hardware", "kappa_eff", "queries", "t_count", "toffoli", "rotations", "qubits", "depth",
+            "repetitions", "seconds"]
+    print(f"n={f.n} nnz/row={f.max_nnz_per_row} kappa={f.kappa:.6g} eps={args.eps:g}  (all figures MODELED; depth is "
+          f"an upper bound; time basis={args.basis}; components: qlsa{' + state_prep' if args.state_prep else ''}"
+          f"{' + readout' if args.readout else ''})")
+    print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0

@@ -1,0 +1,58 @@
+"""``qlsa-sim replay``: replay a trace through the scheduler (``schedule/replay.py``) and write its decisions,
+speedup table and crossover map (``experiments/replay_outputs.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qlsa_sim.commands.options import DEFAULT_CALIBRATION, add_parallel_options, add_quiet, parallel_options
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("replay", help="replay a trace through the scheduler and write reports")
+    p.add_argument("trace", help="trace directory (hessian_traces/<run>)")
+    p.add_argument("--calibration", default=DEFAULT_CALIBRATION)
+    p.add_argument("--out", help="output directory (default analysis/<run>)")
+    p.add_argument("--reg-eps", type=float, default=1e-3, help="regularization H + eps I")
+    p.add_argument("--reg-relative", action="store_true", help="eps relative to lambda_max")
+    p.add_argument("--density-tol", type=float, default=0.0)
+    p.add_argument("--kappa-method", default="auto", help="auto | exact | lanczos")
+    p.add_argument("--quantum-model", default="eq4", help="eq4 (paper Eq. 4, fitted) | resources (estimator)")
+    p.add_argument("--no-measure", action="store_true", help="do not time a real dense solve per block")
+    p.add_argument("--save-features", action="store_true", help="write features back into the manifest")
+    add_quiet(p)
+    add_parallel_options(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from qlsa_sim.cost.profile import load_profile
+    from qlsa_sim.errors import TraceError
+    from qlsa_sim.experiments.replay_outputs import write_replay_report
+    from qlsa_sim.linalg.features import FeatureConfig
+    from qlsa_sim.schedule.pipeline import SchedulePolicy
+    from qlsa_sim.schedule.replay import (ReplayConfig, format_failures, plan_replay, replay_trace,
+                                          write_features_to_manifest)
+
+    plan = plan_replay(args.trace)  # validates the manifest before any work
+    profile = load_profile(args.calibration)
+    features = FeatureConfig(reg_eps=args.reg_eps, reg_relative=args.reg_relative, density_tol=args.density_tol,
+                             kappa_method=args.kappa_method, psd=plan.meta.psd)
+    cfg = ReplayConfig(SchedulePolicy(features, args.quantum_model), measure_classical=not args.no_measure)
+    df, failures = replay_trace(args.trace, profile, cfg, strict=args.strict, progress=not args.quiet,
+                                **parallel_options(args))
+    if failures:
+        print(format_failures(failures), file=sys.stderr)
+    if df.empty:
+        raise TraceError(f"{args.trace}: no block could be replayed")
+    if args.save_features:
+        write_features_to_manifest(args.trace, df)
+    out = Path(args.out or Path("analysis") / plan.run)
+    outs = write_replay_report(df, profile, out, quantum_model=args.quantum_model,
+                               trace_label=f"{plan.run} ({plan.meta.dataset})")
+    print(outs.speedup_md.read_text())
+    print(f"wrote {outs.decisions_csv}, {outs.speedup_csv}, {outs.speedup_md}, "
+          + ", ".join(str(p) for p in outs.crossover))
+    return 1 if failures else 0

@@ -1,0 +1,285 @@
+"""Frames of ``qlsa-sim reproduce``: Table 1, the solve table, and the data behind every figure, from the runs'
+results and traces (tables of rows; ``report/`` draws and writes them)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from qlsa_sim.cost.models import seconds_fn
+from qlsa_sim.cost.profile import CalibrationProfile
+from qlsa_sim.errors import QlsaSimError
+from qlsa_sim.experiments.baselines import RunResult
+from qlsa_sim.experiments.crossover import classical_rivals
+from qlsa_sim.experiments.evolution import evolution_table, evolution_verdicts
+from qlsa_sim.experiments.reproduce.runs import label_density, label_eps
+from qlsa_sim.experiments.reproduce.settings import P_VALUES, TABLE1_ROWS, TASK_TITLES, TASKS, DNNSettings
+from qlsa_sim.linalg.conditioning import STRATEGIES, newton_direction_error, prune
+from qlsa_sim.linalg.features import FeatureConfig
+from qlsa_sim.linalg.sparsity import p_sparsity_multi
+from qlsa_sim.report.tables import fmt_sig
+from qlsa_sim.schedule.pipeline import strategy_totals
+from qlsa_sim.traces.store import TraceReader
+
+
+def final_accuracy(r: RunResult, window: int) -> float:
+    """Mean held-out accuracy of the last ``window`` evaluations after step 0."""
+    ev = [e.get("test_accuracy", math.nan) for e in r.evals if e["after_steps"] > 0][-window:]
+    return float(np.mean(ev)) if ev else float(r.final_test_accuracy)
+
+
+def _acc_stderr(r: RunResult, window: int) -> float:
+    ev = [e.get("test_accuracy", math.nan) for e in r.evals if e["after_steps"] > 0][-window:]
+    return float(np.std(ev, ddof=1) / math.sqrt(len(ev))) if len(ev) > 1 else 0.0
+
+
+def run_summary(results: Sequence[RunResult]) -> dict:
+    """Mean over seeds of one method's runs (steps: to target if every seed reached it)."""
+    reached = all(r.reached for r in results)
+    steps = [r.steps_to_target if r.reached else r.steps_run for r in results]
+    mean = lambda attr: float(np.mean([getattr(r, attr) for r in results]))  # noqa: E731
+    return {"reached": reached, "seeds": len(results), "steps": float(np.mean(steps)),
+            "steps_run": float(np.mean([r.steps_run for r in results])),
+            "measured_s_per_step": mean("measured_s_per_step"), "modeled_s_per_step": mean("modeled_s_per_step"),
+            "solve_measured_s_per_step": mean("solve_measured_s_per_step"),
+            "total_measured_s": mean("total_measured_s"), "total_modeled_s": mean("total_modeled_s"),
+            "total_s": mean("total_s"), "quantum_fraction": mean("quantum_fraction"),
+            "final_test_loss": mean("final_test_loss"), "final_test_accuracy": mean("final_test_accuracy")}
+
+
+TABLE1_FIELDS = ("steps", "reached", "measured_s_per_step", "modeled_s_per_step", "solve_measured_s_per_step",
+                 "total_measured_s", "total_modeled_s", "total_s", "quantum_fraction", "final_test_loss",
+                 "final_test_accuracy")
+
+
+def table1_frame(runs: Mapping[str, Mapping[str, Sequence[RunResult]]]) -> pd.DataFrame:
+    """Wide Table 1: one row per method, ``<task>_<field>`` columns (``TABLE1_FIELDS``)."""
+    rows = []
+    for label, title in TABLE1_ROWS:
+        row = {"id": label, "method": title}
+        for task in TASKS:
+            res = runs.get(task, {}).get(label)
+            a = run_summary(res) if res else {}
+            for f in TABLE1_FIELDS:
+                row[f"{task}_{f}"] = a.get(f, math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table1_markdown_frame(t1: pd.DataFrame, targets: Mapping[str, str]) -> pd.DataFrame:
+    """Human-readable Table 1 (strings), MODELED columns labelled."""
+    out = pd.DataFrame({"method": t1["method"]})
+    for task in TASKS:
+        T = TASK_TITLES[task]
+        steps = [("n/a" if not math.isfinite(s) else (f"{s:g}" if ok else f">{s:g} (target not reached)"))
+                 for s, ok in zip(t1[f"{task}_steps"], t1[f"{task}_reached"].fillna(False))]
+        out[f"{T} steps to {targets[task]}"] = steps
+        out[f"{T} s/step measured"] = [fmt_sig(v) for v in t1[f"{task}_measured_s_per_step"]]
+        out[f"{T} s/step modeled (QLSA)"] = [fmt_sig(v) for v in t1[f"{task}_modeled_s_per_step"]]
+        out[f"{T} total s (measured + modeled)"] = [fmt_sig(v) for v in t1[f"{task}_total_s"]]
+        out[f"{T} QLSA share of blocks"] = [("n/a" if not math.isfinite(v) else f"{v:.0%}")
+                                           for v in t1[f"{task}_quantum_fraction"]]
+    return out
+
+
+def solve_table(blocks: Mapping[str, pd.DataFrame], readout_blocks: Mapping[str, pd.DataFrame],
+                measured: Mapping[str, float]) -> pd.DataFrame:
+    """Solve seconds per step of every strategy on IDENTICAL blocks (all MODELED), per task, by
+    :func:`~qlsa_sim.schedule.pipeline.strategy_totals` over decision rows (a step = a (seed, step) pair).
+
+    ``blocks[task]``: the Q-Newton (vs best classical) run's block rows; ``readout_blocks[task]``: the readout
+    run's (its quantum-only and hybrid rows, readout included); ``measured[task]``: the best-classical run's
+    MEASURED solve s/step."""
+    parts = []
+    for task, b in blocks.items():
+        if b is None or b.empty:
+            continue
+        t = strategy_totals(b, step_keys=("seed", "step")).assign(task=TASK_TITLES[task], blocks_of="q-newton")
+        parts.append(t)
+        rb = readout_blocks.get(task)
+        if rb is not None and not rb.empty:
+            r = strategy_totals(rb, step_keys=("seed", "step"))
+            r = r[r["strategy"].isin(READOUT_ROWS)].assign(task=TASK_TITLES[task], blocks_of="q-newton-readout",
+                                                          speedup_vs_lu=math.nan)
+            r["strategy"] = r["strategy"].map(READOUT_ROWS)
+            parts.append(r)
+        if task in measured and math.isfinite(measured[task]):
+            parts.append(pd.DataFrame([{"strategy": "classical-only (best classical), solves MEASURED here",
+                                        "task": TASK_TITLES[task], "blocks_of": "newton-best-classical",
+                                        "steps": math.nan, "seconds_per_step": measured[task],
+                                        "total_seconds": math.nan, "speedup_vs_lu": math.nan,
+                                        "speedup_vs_best_classical": math.nan, "quantum_fraction": 0.0,
+                                        "modeled": False}]))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(0, "id", out["task"] + "/" + out["blocks_of"] + "/" + out["strategy"])
+    return out
+
+
+#: Strategies taken from the readout run's blocks, renamed: they include tomography readout.
+READOUT_ROWS = {"classical-only (best classical solver)": "classical-only (best classical), readout run's blocks",
+                "quantum-only (QLSA)": "quantum-only incl. readout (resource model)",
+                "Q-Newton hybrid (QLSA vs best classical)": "Q-Newton incl. readout (vs best classical)"}
+
+
+def blocks_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    rows = [dict(b, seed=r.seed) for r in results for b in r.blocks]
+    return pd.DataFrame(rows)
+
+
+def _history_frame(r: RunResult) -> pd.DataFrame:
+    return pd.DataFrame(list(r.history))
+
+
+def convergence_frame(task: str, runs: Mapping[str, Sequence[RunResult]], labels: Sequence[str]) -> pd.DataFrame:
+    """Held-out metrics after each evaluated step, with cumulative seconds (measured + modeled)."""
+    rows = []
+    for label in labels:
+        for r in runs.get(label, [])[:1]:
+            cum = np.concatenate([[0.0], np.cumsum([h["measured_s"] + h["modeled_s"] for h in r.history])])
+            for e in r.evals:
+                k = int(e["after_steps"])
+                rows.append({"task": TASK_TITLES[task], "label": label, "step": k,
+                             "seconds": float(cum[min(k, len(cum) - 1)]), "test_loss": e.get("test_loss", math.nan),
+                             "test_accuracy": e.get("test_accuracy", math.nan)})
+    return pd.DataFrame(rows)
+
+
+def per_step_cost_frame(task: str, runs: Mapping[str, Sequence[RunResult]]) -> pd.DataFrame:
+    """Fig. 2(c) data: per step sums over blocks (MODELED) of the Q-Newton run, its choices, the
+    MEASURED classical solves of the best-classical run and the readout run's QLSA estimate."""
+    q = runs.get("q-newton", [])
+    if not q:
+        return pd.DataFrame()
+    h = _history_frame(q[0])
+    df = pd.DataFrame({"task": TASK_TITLES[task], "step": h["step"], "quantum_modeled_s": h["quantum_modeled_s"],
+                       "lu_modeled_s": h["lu_modeled_s"], "best_classical_modeled_s": h["best_classical_modeled_s"],
+                       "hybrid_modeled_s": h["hybrid_modeled_s"],
+                       "quantum_fraction": h["n_quantum"] / h["n_blocks"].where(h["n_blocks"] > 0)})
+    for label, col, src in (("newton-best-classical", "measured_classical_s", "solve_measured_s"),
+                            ("q-newton-readout", "readout_quantum_modeled_s", "quantum_modeled_s")):
+        if runs.get(label):
+            other = _history_frame(runs[label][0]).set_index("step")[src]
+            df[col] = df["step"].map(other)
+    return df
+
+
+def sweep_frames(s: DNNSettings, res: Mapping[str, Sequence[RunResult]]) -> dict[str, pd.DataFrame]:
+    """Fig. 2(b), 2(d) and 2(g)-left data from the sweep runs (first seed)."""
+    def summary(label: str) -> dict:
+        r = res[label][0]
+        b = pd.DataFrame(list(r.blocks))
+        h = _history_frame(r)
+        return {"label": label, "final_accuracy": final_accuracy(r, s.final_window),
+                "final_accuracy_stderr": _acc_stderr(r, s.final_window),
+                "achieved_density": float(b["density"].mean()) if len(b) else math.nan,
+                "kappa_median": float(b["kappa"].median()) if len(b) else math.nan,
+                "kappa_max": float(b["kappa"].max()) if len(b) else math.nan,
+                "quantum_modeled_s_per_step": float(h["quantum_modeled_s"].mean()) if len(h) else math.nan,
+                "quantum_fraction": r.quantum_fraction, "steps_run": r.steps_run}
+
+    ref = summary("reference")
+    prune_rows = [{"strategy": "symmetric-magnitude", "target_density": d,
+                   **summary(label_density("symmetric-magnitude", d))} for d in s.prune_densities]
+    eps_rows = [{"reg_eps": e, **(ref if e == s.reg_eps else summary(label_eps(e)))} for e in s.reg_eps_grid]
+    strat_rows = [{"strategy": st, "target_density": d, **summary(label_density(st, d))}
+                  for st in STRATEGIES for d in s.strategy_densities]
+    return {"reference": pd.DataFrame([ref]), "pruning": pd.DataFrame(prune_rows),
+            "regularization": pd.DataFrame(eps_rows), "strategies": pd.DataFrame(strat_rows)}
+
+
+def first_last_steps(reader: TraceReader) -> list[int]:
+    """The first and last traced steps."""
+    steps = reader.steps
+    return sorted({steps[0], steps[-1]}) if steps else []
+
+
+def direction_error_frame(trace_dir: str | Path, densities: Sequence[float], eps: float,
+                          progress: bool = False) -> pd.DataFrame:
+    """Newton-direction error of every pruning strategy on the first and last traced snapshots.
+
+    As in training, ``A = H + eps I`` is pruned (symmetric strategies repaired to positive
+    definite, ``linalg/conditioning.py``) and solved: error = ||A_p^-1 g - A^-1 g|| / ||A^-1 g||
+    (``newton_direction_error`` with ``H_pruned = A_p - eps I``). NaN where A_p is singular.
+    """
+    reader = TraceReader(trace_dir)
+    rows = []
+    jobs = [(st, b) for st in first_last_steps(reader) for b in reader.blocks]
+    for step, block in tqdm(jobs, desc="fig 2(g) direction errors", unit="block", disable=not progress, leave=False):
+        snap = reader.snapshot(step, block)
+        H = 0.5 * (snap.matrix + snap.matrix.T)
+        A = H + eps * np.eye(H.shape[0])
+        for strategy in STRATEGIES:
+            for d in densities:
+                try:
+                    P = prune(A, float(d), strategy, keep_pd=True).matrix
+                    err = newton_direction_error(H, snap.gradient, P - eps * np.eye(H.shape[0]), eps)
+                except (QlsaSimError, np.linalg.LinAlgError):
+                    err = math.nan
+                rows.append({"step": step, "block": block, "n": snap.n, "strategy": strategy,
+                             "target_density": float(d), "error": err})
+    return pd.DataFrame(rows)
+
+
+def p_sparsity_frame(traces: Mapping[str, str | Path], ps: Sequence[float] = P_VALUES) -> pd.DataFrame:
+    """Fig. 3 data: per matrix row, the p%-sparsity fraction (``linalg/sparsity.py``; paper Fig. 3)
+    of the raw Hessian blocks at the first and last traced step of each trace."""
+    rows = []
+    for task, loc in traces.items():
+        reader = TraceReader(loc)
+        for step in first_last_steps(reader):
+            for block in reader.blocks:
+                snap = reader.snapshot(step, block)
+                counts = p_sparsity_multi(snap.matrix, ps)
+                for p, c in counts.items():
+                    rows.append(pd.DataFrame({"task": task, "step": step, "block": block, "p": p,
+                                              "fraction": c / snap.n}))
+    if not rows:
+        return pd.DataFrame(columns=["task", "step", "block", "p", "fraction"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def evolution_frames(traces: Mapping[str, tuple[str | Path, FeatureConfig]], progress: bool = False
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-snapshot table, per-block first-vs-last verdicts) of ``report/evolution.py``, one
+    feature config per trace (the run's own eps; PSD for MLP blocks)."""
+    tables = []
+    for task, (loc, cfg) in traces.items():
+        t = evolution_table([loc], cfg, progress=progress)
+        t["run"] = task
+        t["id"] = [f"{task}/{i}" for i in t["id"]]
+        tables.append(t)
+    table = pd.concat(tables, ignore_index=True)
+    return table, evolution_verdicts(table)
+
+
+def quantum_vs_kappa_frames(profile: CalibrationProfile, readout_profile: CalibrationProfile, n: int,
+                            observed_density: float, densities: Sequence[float] = (0.01, 0.1, 0.5, 1.0),
+                            kappas: np.ndarray | None = None) -> pd.DataFrame:
+    """Fig. 2(f) curves, all MODELED: QLSA seconds vs kappa per density (paper Eq. 4; the resource
+    model) and the classical solvers at ``n`` (LU, Cholesky flat; CG at ``observed_density``)."""
+    kappas = np.geomspace(1.0, 1e8, 17) if kappas is None else kappas
+    rows = []
+    eq4 = seconds_fn(profile.quantum_model("eq4"))
+    res = seconds_fn(profile.quantum_model("resources"))
+    ro = seconds_fn(readout_profile.quantum_model("resources"))
+    classical = classical_rivals(profile, best=False, woodbury=False)
+    for panel, fn in (("paper Eq. 4", eq4), ("resource model", res)):
+        for d in densities:
+            rows += [{"panel": panel, "kind": "quantum", "label": f"QLSA, d = {d:g}", "kappa": k,
+                      "seconds": fn(n, k, d)} for k in kappas]
+        if panel == "resource model":
+            rows += [{"panel": panel, "kind": "quantum", "label": f"QLSA + readout, d = {observed_density:.2g}",
+                      "kappa": k, "seconds": ro(n, k, observed_density)} for k in kappas]
+        for name, fn_c in classical:
+            rows += [{"panel": panel, "kind": "classical", "label": f"{name} (d = {observed_density:.2g})"
+                      if name == "cg" else name, "kappa": k, "seconds": fn_c(n, k, observed_density)} for k in kappas]
+        rows += [{"panel": panel, "kind": "classical", "label": "best classical", "kappa": k,
+                  "seconds": min(f(n, k, observed_density) for _, f in classical)} for k in kappas]
+    return pd.DataFrame(rows)

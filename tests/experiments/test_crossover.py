@@ -1,0 +1,68 @@
+"""The crossover map of a resource-model replay draws each block at the condition number its QLSA cost
+follows (kappa_eff of its sparse-access encoding), so a marker sits on the side of the break-even line
+that the block's own decision says."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qlsa_sim.cost.models import effective_kappa, encoded_matrix, seconds_fn
+from qlsa_sim.cost.profile import load_profile
+from qlsa_sim.experiments import replay_outputs
+from qlsa_sim.experiments.crossover import break_even_kappa, crossover_grids
+from qlsa_sim.linalg.features import FeatureConfig, prepare_block
+from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
+from qlsa_sim.schedule.pipeline import SchedulePolicy
+from qlsa_sim.schedule.replay import ReplayConfig, replay
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_effective_kappa_is_the_one_the_estimator_uses():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((40, 40))
+    _, f = prepare_block(M @ M.T / 40, FeatureConfig(reg_eps=0.05))
+    res = estimate_qlsa_resources(**encoded_matrix(f), eps=0.01)
+    assert effective_kappa(f) == pytest.approx(res.kappa_eff, rel=1e-12)
+    assert effective_kappa(f) >= f.kappa  # alpha = s max|A_ij| >= ||A||
+
+
+def test_resource_map_draws_blocks_at_kappa_eff(tmp_path, monkeypatch):
+    drawn = {}
+    real = replay_outputs.plot_crossover
+
+    def spy(grids, kappas, dens, n, points, out_stem, **kw):
+        drawn.update(points=points.copy(), label=kw["kappa_label"], grids=dict(grids))
+        return real(grids, kappas, dens, n, points, out_stem, **kw)
+
+    monkeypatch.setattr(replay_outputs, "plot_crossover", spy)
+    profile = load_profile(ROOT / "calibration" / "example-2core.json")
+    dec = replay(ROOT / "hessian_traces" / "example-digits", profile,
+                 ReplayConfig(SchedulePolicy(quantum_model="resources")), progress=False)
+    replay_outputs.write_replay_report(dec, profile, tmp_path, quantum_model="resources", trace_label="example")
+    pts = drawn["points"]
+    assert drawn["label"].startswith("kappa_eff") and (pts["kappa"] >= dec["kappa"] * (1 - 1e-12)).all()
+    assert (pts["kappa"] > 1.5 * dec["kappa"]).any()  # the encoding's alpha matters on these blocks
+    assert set(drawn["grids"]) >= {"cholesky", "lu", "best classical"}
+    # at the drawn kappa_eff the grid's QLSA time is close to the block's own modeled time (the rest: the grid's
+    # s = d n against the block's max nonzeros per row); at kappa itself it would be 10-100x too cheap
+    quantum = seconds_fn(profile.quantum_model("resources"))
+    for (_, r), k in zip(dec.iterrows(), pts["kappa"]):
+        at_eff = quantum(int(r["n"]), float(k), float(r["density"])) / r["quantum_modeled_s"]
+        at_kappa = quantum(int(r["n"]), float(r["kappa"]), float(r["density"])) / r["quantum_modeled_s"]
+        assert 0.4 < at_eff <= 1.0 and at_kappa < 0.1
+    assert (tmp_path / "crossover.png").stat().st_size > 0
+
+
+def test_grids_against_the_cost_models_point_by_point():
+    profile = load_profile(ROOT / "calibration" / "example-2core.json")
+    quantum = seconds_fn(profile.quantum_model("eq4"))
+    lu = seconds_fn(profile.classical_model("lu"))
+    grids, kappas, dens = crossover_grids(quantum, [("lu", lu)], 512, resolution=5)
+    (label, g), = grids
+    assert label == "lu" and g.shape == (5, 5)
+    assert g[2, 3] == pytest.approx(np.log10(quantum(512, kappas[3], dens[2]) / lu(512, kappas[3], dens[2])))
+    # break-even kappa: the QLSA is cheaper below it, not above (on its grid of 321 points per 16 decades)
+    be = break_even_kappa(lambda n, k, d: 1e-3 * k, lambda n, k, d: 1.0, 100, 0.5)
+    assert 1e3 <= be <= 1e3 * 10 ** (16 / 320)

@@ -1,0 +1,70 @@
+"""Sweeps and feature extraction (evolution) on every executor give identical tables."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qlsa_sim.cli import main
+from qlsa_sim.cost.profile import profile_from_constants
+from qlsa_sim.errors import UnknownNameError
+from qlsa_sim.linalg.features import FeatureConfig
+from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
+from qlsa_sim.quantum.estimation.timing import qlsa_time
+from qlsa_sim.experiments.evolution import evolution_table
+from qlsa_sim.experiments.sweep import run_sweep, sweep_points
+
+POINTS = dict(presets=["jennings2023_v1", "dalzell2024"], profiles=["attosecond", "logical-ec"], ns=[64, 512],
+              kappas=[10.0, 1e3], densities=[0.1, 1.0], precision=1e-2)
+
+
+def test_sweep_rows_match_the_estimator_and_ids_are_stable():
+    pts = sweep_points(**POINTS)
+    cal = profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=0.0, q2=0.0)
+    df = run_sweep(pts, calibration=cal, chunk=5, progress=False)
+    assert len(df) == 2 * 2 * 2 * 2 * 2 and df["id"].is_unique
+    assert list(df["id"]) == [p.id for p in pts]
+    row = df[df["id"] == "dalzell2024/logical-ec/n=512/kappa=1000/d=0.1/eps=0.01"].iloc[0]
+    res = estimate_qlsa_resources(512, 52, 1000.0, 1e-2, "dalzell2024")
+    assert row["queries"] == res.queries and row["quantum_modeled_s"] == qlsa_time(res, "logical-ec").seconds
+    assert row["lu_modeled_s"] == pytest.approx(2e-11 * 512 ** 3 + 1e-5)
+    best = min(row["cholesky_modeled_s"], row["lu_modeled_s"])
+    assert row["quantum_over_best_classical"] == pytest.approx(row["quantum_modeled_s"] / best)
+
+
+def test_sweep_identical_in_process_and_pool():
+    pts = sweep_points(**POINTS)
+    ref = run_sweep(pts, chunk=64, progress=False)
+    pd.testing.assert_frame_equal(ref, run_sweep(pts, chunk=3, executor="process", workers=2, progress=False))
+
+
+def test_sweep_identical_on_dask():
+    pytest.importorskip("distributed")
+    pts = sweep_points(**POINTS)
+    ref = run_sweep(pts, chunk=64, progress=False)
+    pd.testing.assert_frame_equal(ref, run_sweep(pts, chunk=7, executor="dask", workers=2, progress=False))
+
+
+def test_sweep_bad_input():
+    with pytest.raises(UnknownNameError, match="magic"):
+        sweep_points(**dict(POINTS, presets=["magic"]))
+    with pytest.raises(Exception, match="kappa >= 1"):
+        sweep_points(**dict(POINTS, kappas=[0.5]))
+
+
+def test_sweep_cli(tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert main(["sweep", "--presets", "jennings2023_v1", "--profiles", "attosecond", "--n", "64,128",
+                 "--kappa", "10", "--density", "0.5", "--out", str(out), "--quiet"]) == 0
+    df = pd.read_csv(out)
+    assert len(df) == 2 and (df["modeled"]).all() and np.isfinite(df["quantum_modeled_s"]).all()
+
+
+def test_evolution_identical_in_process_and_pool():
+    traces = [Path(__file__).resolve().parents[2] / "hessian_traces" / "example-digits"]
+    cfg = FeatureConfig(psd=False)
+    a = evolution_table(traces, cfg, progress=False)
+    b = evolution_table(traces, cfg, progress=False, executor="process", workers=2)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["step"]) == [0, 0, 50, 50, 100, 100]
