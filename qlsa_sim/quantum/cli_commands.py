@@ -23,8 +23,9 @@ from qlsa_sim.quantum.estimation.presets import get_preset, preset_names
 from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
 
 TABLE_COLUMNS = [
-    "id", "preset", "kind", "profile", "n", "nnz_per_row", "kappa", "kappa_eff", "alpha", "eps", "queries",
-    "t_count", "toffoli", "rotations", "clifford", "qubits", "depth", "depth_is_upper_bound",
+    "id", "preset", "kind", "profile", "encoding", "n", "nnz_per_row", "kappa", "kappa_eff", "alpha", "eps",
+    "queries", "t_count", "toffoli", "rotations", "clifford", "measurements", "t_equivalent", "qubits", "depth",
+    "depth_is_upper_bound",
     "success_probability", "repetitions", "gate_time_s", "basis", "seconds", "components", "method", "modeled",
 ]
 
@@ -37,7 +38,7 @@ def estimate_table(
     presets: list[str] | tuple[str, ...] | None = None,
     profiles: list[str] | tuple[str, ...] | None = None,
     *,
-    basis: str = "depth",
+    basis: str = "gates",
     include_state_prep: bool = False,
     include_readout: bool = False,
     readout_precision: float = 1e-2,
@@ -74,6 +75,7 @@ def estimate_table(
                     "preset": p,
                     "kind": kind,
                     "profile": prof.name,
+                    "encoding": res.encoding,
                     "n": res.n,
                     "nnz_per_row": res.nnz_per_row,
                     "kappa": res.kappa,
@@ -85,6 +87,8 @@ def estimate_table(
                     "toffoli": res.toffoli,
                     "rotations": res.rotations,
                     "clifford": res.clifford,
+                    "measurements": res.measurements,
+                    "t_equivalent": res.t_equivalent,
                     "qubits": res.qubits,
                     "depth": res.depth,
                     "depth_is_upper_bound": res.depth_is_upper_bound,
@@ -151,8 +155,9 @@ def add_estimate_parser(subparsers) -> None:
                    help=f"query-cost preset (repeatable; default all: {', '.join(preset_names())})")
     p.add_argument("--profile", action="append",
                    help=f"hardware profile (repeatable; default all: {', '.join(profile_names())})")
-    p.add_argument("--basis", choices=("depth", "count"), default="depth",
-                   help="time = depth x gate time (default) or count x gate time")
+    p.add_argument("--basis", choices=("gates", "non-clifford", "depth", "count"), default="gates",
+                   help="time = all gates in sequence x gate time (gates, default) or T-equivalent x gate time "
+                        "(non-clifford: Cliffords free); depth and count are deprecated aliases of gates")
     p.add_argument("--state-prep", action="store_true", help="include preparing |b> in the time")
     p.add_argument("--readout", action="store_true", help="include tomography of x in the time")
     p.add_argument("--readout-precision", type=float, default=1e-2,
@@ -193,8 +198,8 @@ def run_estimate(args) -> int:
     if args.json:
         print(df.to_json(orient="records", indent=1))
     else:
-        cols = ["preset", "profile", "kappa_eff", "queries", "t_count", "toffoli", "rotations", "qubits", "depth",
-                "repetitions", "seconds"]
+        cols = ["preset", "profile", "kappa_eff", "queries", "toffoli", "t_count", "rotations", "t_equivalent",
+                "qubits", "depth", "repetitions", "seconds"]
         print(f"n={n} nnz/row={nnz} kappa={kappa:.6g} eps={eps:g}  (all figures MODELED; depth is an upper bound;"
               f" time basis={args.basis}; components: qlsa"
               f"{' + state_prep' if args.state_prep else ''}{' + readout' if args.readout else ''})")
