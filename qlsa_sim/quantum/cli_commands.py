@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qlsa_sim.errors import InputError
+from qlsa_sim.quantum.estimation.encodings import ENCODINGS
 from qlsa_sim.quantum.estimation.hardware import get_profile, profile_names
 from qlsa_sim.quantum.estimation.presets import get_preset, preset_names
 from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
@@ -45,16 +46,16 @@ def estimate_table(
     **matrix_info: float | None,
 ) -> pd.DataFrame:
     """One row per (preset, profile): modeled counts (``estimate_qlsa_resources``) and time
-    (``qlsa_time``).  ``matrix_info`` may hold ``max_abs_entry``, ``lambda_min``, ``lambda_max``.
+    (``qlsa_time``).  ``matrix_info`` may hold ``max_abs_entry``, ``lambda_min``, ``lambda_max``,
+    ``frobenius_norm`` and ``encoding`` (a name of ``encodings.ENCODINGS``; None: the historical default).
     ``components`` lists the seconds of each included time component (JSON)."""
     from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
     from qlsa_sim.quantum.estimation.timing import qlsa_time
 
-    unknown = set(matrix_info) - {"max_abs_entry", "lambda_min", "lambda_max"}
+    known = {"max_abs_entry", "lambda_min", "lambda_max", "encoding", "frobenius_norm"}
+    unknown = set(matrix_info) - known
     if unknown:
-        raise InputError(
-            f"unknown matrix information {sorted(unknown)}; known: max_abs_entry, lambda_min, lambda_max"
-        )
+        raise InputError(f"unknown matrix information {sorted(unknown)}; known: {', '.join(sorted(known))}")
     presets = list(presets) if presets else list(preset_names())
     profiles = list(profiles) if profiles else list(profile_names())
     for p in presets:
@@ -120,7 +121,8 @@ def load_matrix(path: str | Path) -> np.ndarray:
 
 
 def matrix_features(a: np.ndarray, *, name: str = "matrix") -> dict:
-    """``n``, ``nnz_per_row`` (densest row), ``kappa``, ``max_abs_entry``, ``lambda_min``, ``lambda_max`` of
+    """``n``, ``nnz_per_row`` (densest row), ``kappa``, ``max_abs_entry``, ``frobenius_norm``, ``lambda_min``,
+    ``lambda_max`` of
     a symmetric positive definite matrix (exact eigenvalues; InputError if not SPD)."""
     from qlsa_sim.quantum.circuits.block_encoding import check_symmetric_matrix
 
@@ -131,6 +133,7 @@ def matrix_features(a: np.ndarray, *, name: str = "matrix") -> dict:
         "nnz_per_row": int(max(1, np.max(np.count_nonzero(a, axis=1)))),
         "kappa": float(lam[-1] / lam[0]),
         "max_abs_entry": float(np.max(np.abs(a))),
+        "frobenius_norm": float(np.linalg.norm(a)),
         "lambda_min": float(lam[0]),
         "lambda_max": float(lam[-1]),
     }
@@ -158,6 +161,8 @@ def add_estimate_parser(subparsers) -> None:
     p.add_argument("--basis", choices=("gates", "non-clifford", "depth", "count"), default="gates",
                    help="time = all gates in sequence x gate time (gates, default) or T-equivalent x gate time "
                         "(non-clifford: Cliffords free); depth and count are deprecated aliases of gates")
+    p.add_argument("--encoding", choices=ENCODINGS,
+                   help="block encoding to price (needs --matrix); default: sparse access, as before")
     p.add_argument("--state-prep", action="store_true", help="include preparing |b> in the time")
     p.add_argument("--readout", action="store_true", help="include tomography of x in the time")
     p.add_argument("--readout-precision", type=float, default=1e-2,
@@ -173,7 +178,11 @@ def _estimate_inputs(args) -> tuple[int, int, float, float, dict]:
         if args.n is not None and args.n != feats["n"]:
             raise InputError(f"--n {args.n} does not match the matrix in {args.matrix} (n = {feats['n']})")
         info = {k: feats[k] for k in ("max_abs_entry", "lambda_min", "lambda_max")}
+        if getattr(args, "encoding", None):
+            info.update(encoding=args.encoding, frobenius_norm=feats["frobenius_norm"])
         return feats["n"], feats["nnz_per_row"], feats["kappa"], eps, info
+    if getattr(args, "encoding", None):
+        raise InputError("--encoding needs --matrix (the encodings' alpha comes from the matrix)")
     missing = [f"--{k}" for k in ("n", "kappa", "density") if getattr(args, k) is None]
     if missing:
         raise InputError(f"estimate needs --matrix or all of --n --kappa --density (missing {' '.join(missing)})")

@@ -138,3 +138,18 @@ def test_validate_errors(tmp_path):
     np.save(path, np.diag([1.0, -1.0]))
     with pytest.raises(InputError, match="positive definite"):
         run_validate(_parse(["validate", "--matrix", str(path)]))
+
+
+def test_estimate_matrix_with_encoding(tmp_path, capsys):
+    a = random_spd(12, 30.0, np.random.default_rng(0))
+    path = tmp_path / "a.npy"
+    np.save(path, a)
+    argv = ["estimate", "--matrix", str(path), "--json", "--profile", "logical-ec", "--preset", "dalzell2024"]
+    assert run_estimate(_parse(argv + ["--encoding", "dense", "--basis", "non-clifford"])) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    lam = np.linalg.eigvalsh(a)
+    assert row["encoding"] == "dense" and row["alpha"] == pytest.approx(np.linalg.norm(a))  # ||A||_F
+    assert row["kappa_eff"] == pytest.approx(np.linalg.norm(a) / lam[0])
+    assert row["basis"] == "non-clifford" and row["seconds"] == pytest.approx(row["t_equivalent"] * row["gate_time_s"])
+    with pytest.raises(InputError, match="needs --matrix"):
+        run_estimate(_parse(["estimate", "--n", "10", "--kappa", "5", "--density", "0.5", "--encoding", "dense"]))

@@ -202,10 +202,10 @@ class QueryPreset:
         """
         k, e = validate_kappa_eps(kappa, eps)
         ke, _ = validate_kappa_eps(kappa_eff, eps)
-        if ke < k * (1.0 - 1e-9):
-            raise InputError(f"kappa_eff {kappa_eff!r} is below kappa {kappa!r}: alpha < ||A|| is no block encoding")
         if not self.alpha_split:
             return self.queries(ke, e)
+        if ke < k * (1.0 - 1e-9):
+            raise InputError(f"kappa_eff {kappa_eff!r} is below kappa {kappa!r}: alpha < ||A|| is no block encoding")
         return self.queries(k, e, alpha=max(1.0, ke / k))
 
     def success_probability_for(self, kappa: float, kappa_eff: float, eps: float) -> float:
