@@ -35,8 +35,9 @@ Bloqs (all counting-only: they define ``build_call_graph``, not a decomposition)
   :mod:`qlsa_sim.quantum.estimation.encodings`), counted by :func:`dense_step_counts` and
   :func:`factor_step_counts`.
 
-Depth: Qualtran gives no depth.  We report ``depth <= clifford + T + rotations`` of the step (every gate
-in sequence), an upper bound; ``depth_is_upper_bound`` says so.
+Depth: Qualtran 0.7 gives no depth (its ``QECGatesCost`` counts gates only).  We report
+``depth <= clifford + t_all + rotations`` of the step (every gate in sequence, each Toffoli-class gate as
+its 4 T), an upper bound; ``depth_is_upper_bound`` says so.
 """
 
 from __future__ import annotations
