@@ -168,6 +168,8 @@ def test_registry_alphas():
         (dict(n=4, sigma_min=1.0, sigma_max=2.0, factor_rank=2, factor_frobenius_sq=2.0, factor_scale=1.0,
               shift=-1.0), "shift"),
         (dict(n=4, sigma_min=float("nan"), sigma_max=2.0), "sigma_min"),
+        (dict(n=4, sigma_min=1.0, sigma_max=2.0, factor_rank=2, factor_frobenius_sq=2.0, factor_scale=1.0,
+              shift=0.0), "singular"),
     ],
 )
 def test_matrix_info_validation(kw, match):

@@ -130,6 +130,8 @@ class MatrixInfo:
             object.__setattr__(self, "factor_scale", sc)
             object.__setattr__(self, "shift", sh)
             assert fsq is not None and sc is not None and sh is not None
+            if sh == 0.0 and r < n:
+                raise InputError(f"scale M M^T with rank {r} < n = {n} and no shift is singular")
             if lo < sh * (1 - _REL):
                 raise InputError(f"sigma_min {lo:.6g} is below shift {sh:.6g}: scale M M^T + shift I has no such "
                                  "eigenvalue")
