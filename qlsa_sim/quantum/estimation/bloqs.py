@@ -288,11 +288,12 @@ class MultiplexedStatePreparation(Bloq):
     The rotation tree of Grover & Rudolph (quant-ph/0208112) / Kerenidis & Prakash (arXiv:1603.08675,
     Thm. 5.1) with signs folded into the last level's ``Ry`` angles (real amplitudes need no phase layer):
     level ``q = 0 .. m-1`` is one :class:`AngleLookupRotation` addressed by ``(x, y_0..y_{q-1})``, i.e. a
-    table of ``2^(select_bitsize + q)`` angles.  Total table entries ``2^select (2^m - 1)``.  This is the
-    state preparation Clader, Dalzell, Stamatopoulos, Salton, Berta, Zeng, "Quantum resources required to
-    block-encode a matrix of classical data", arXiv:2206.03505 (IEEE TQE 2022), Sec. III-IV build their
-    block encodings from (a rotation tree over QROM-loaded angles; we use the Toffoli-count-oriented
-    variant, sequential levels, not their T-depth-optimised parallel one).  ``select_bitsize = 0`` is a
+    table of ``2^(select_bitsize + q)`` angles.  Total table entries ``2^select (2^m - 1)``.  This is the kind
+    of state preparation Clader, Dalzell, Stamatopoulos, Salton, Berta, Zeng, "Quantum resources required
+    to block-encode a matrix of classical data", arXiv:2206.03505 (IEEE TQE 2022) build their dense
+    block encodings from: a rotation tree over QROM-loaded angles (we use the count-oriented variant,
+    sequential levels, not their T-depth-optimised one).  Only the paper's abstract was retrievable here,
+    so no equation of it is quoted; the costs are Qualtran's.  ``select_bitsize = 0`` is a
     plain state preparation (Qualtran's ``StatePreparationViaRotations`` without its phase layer).
     """
 
@@ -333,8 +334,8 @@ class DenseDataBlockEncoding(Bloq):
     rectangular ``2^row x 2^col`` matrix ``M``, ``U_L^dagger U_R`` with distinct input / output registers.
 
     Kerenidis & Prakash 2017 (arXiv:1704.04992); Chakraborty, Gilyen, Jeffery 2019 (arXiv:1804.01973,
-    Lemma 25); Gilyen, Su, Low, Wiebe 2019 (arXiv:1806.01838, Lemma 50); costed as in Clader et al. 2022
-    (arXiv:2206.03505, Sec. IV, the state-preparation-pair block encoding of Eq. (14)-(15) type):
+    Lemma 25); Gilyen, Su, Low, Wiebe 2019 (arXiv:1806.01838, Lemma 50); the state-preparation-pair
+    construction Clader et al. 2022 (arXiv:2206.03505) cost, here priced with Qualtran's bloqs:
 
     * ``U_R : |0>_a -> sum_i ||A_i||/||A||_F |i>_a`` -- one state preparation of ``2^row`` amplitudes;
     * ``U_L : |i>_s |0>_a -> |i>_s sum_k A_ik/||A_i|| |k>_a`` -- a multiplexed preparation of the
