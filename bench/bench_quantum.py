@@ -54,8 +54,33 @@ def bench_counting() -> None:
         warm = _time(run, repeat=5)
         print(f"{i:>6} {cold:>9.3f} {warm * 1e3:>9.3f} {cold / warm:>10.0f}")
     r = estimate_qlsa_resources(12544, 7778, 5971.0, 1e-3)
-    print(f"  e.g. jennings2023_v1: queries {r.queries:.3e}, T {r.t_count:.3e}, qubits {r.qubits}, "
-          f"depth<= {r.depth:.3e}")
+    print(f"  e.g. jennings2023_v1: queries {r.queries:.3e}, Toffoli {r.toffoli:.3e}, "
+          f"T-equivalent {r.t_equivalent:.3e}, qubits {r.qubits}, depth<= {r.depth:.3e}")
+
+
+def bench_encodings() -> None:
+    """Every encoding at a paper-scale-like point (n = 12560, ||A||_F = 1.5 ||A||, s max|A_ij| = 50 ||A||,
+    kappa = 1e4, eps = 1e-2; factor form with r = 256), both Jennings v1 readings; cold and warm time."""
+    from qlsa_sim.quantum.estimation import counting
+    from qlsa_sim.quantum.estimation.encodings import MatrixInfo
+    from qlsa_sim.quantum.estimation.resources import qlsa_resources_all_encodings, rank_by_total_gates
+
+    info = MatrixInfo(n=12560, sigma_min=1.0, sigma_max=1e4, nnz_per_row=9800, max_abs_entry=50e4 / 9800,
+                      frobenius_norm=1.5e4, factor_rank=256, factor_frobenius_sq=1.5e4 - 1.0, factor_scale=1.0,
+                      shift=1.0)
+    print("encodings at n = 12560, kappa = 1e4, eps = 1e-2 (MODELED)")
+    for f in (counting.step_counts, counting.dense_step_counts, counting.factor_step_counts):
+        f.cache_clear()
+    for preset in ("jennings2023_v1", "jennings2023_v1_alpha_split"):
+        t0 = time.perf_counter()
+        rs = qlsa_resources_all_encodings(info, 1e-2, preset)
+        dt = time.perf_counter() - t0
+        print(f"  {preset}  ({dt:.2f} s)")
+        print(f"  {'encoding':>13} {'alpha':>9} {'kappa_eff':>10} {'queries':>10} {'Toffoli':>10} {'T-equiv':>10} "
+              f"{'gates':>10} {'qubits':>7}")
+        for r in rank_by_total_gates(rs, "t_equivalent"):
+            print(f"  {r.encoding:>13} {r.alpha:>9.4g} {r.kappa_eff:>10.4g} {r.queries:>10.4g} {r.toffoli:>10.4g} "
+                  f"{r.t_equivalent:>10.4g} {r.total_gates:>10.4g} {r.qubits:>7d}")
 
 
 def bench_angles() -> None:
@@ -88,6 +113,7 @@ def main() -> int:
 
         print(f"import qualtran + bloqs: {time.perf_counter() - t0:.2f} s")
         bench_counting()
+        bench_encodings()
         bench_angles()
     return 0
 

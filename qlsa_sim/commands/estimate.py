@@ -17,8 +17,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--preset", action="append", help="query-cost preset (repeatable; default all)")
     p.add_argument("--profile", "--hardware", dest="hardware", action="append",
                    help="hardware profile (repeatable; default all)")
-    p.add_argument("--basis", choices=("depth", "count"), default="depth",
-                   help="time = depth x gate time (default) or count x gate time")
+    p.add_argument("--basis", choices=("gates", "non-clifford", "depth", "count"), default="gates",
+                   help="time = all gates in sequence x gate time (gates, default) or T-equivalent x gate time "
+                        "(non-clifford: Cliffords free); depth and count are deprecated aliases of gates")
+    p.add_argument("--encoding", default="cheapest",
+                   help="block encoding: cheapest (default: the cheapest the matrix allows) | sparse | dense | "
+                        "dense_qroam | factor | factor_qroam (dense and factor need --matrix)")
     p.add_argument("--state-prep", action="store_true", help="include preparing |b> in the time")
     p.add_argument("--readout", action="store_true", help="include tomography of x in the time")
     p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
@@ -35,6 +39,9 @@ def _features(args: argparse.Namespace):
         if args.n is not None and args.n != f.n:
             raise InputError(f"--n {args.n} does not match the matrix in {args.matrix} (n = {f.n})")
         return f
+    if args.encoding != "cheapest":
+        raise InputError(f"--encoding {args.encoding} needs --matrix (the encoding's alpha comes from the matrix); "
+                         "from --n/--kappa/--density the ideal encoding alpha = ||A|| is priced")
     missing = [f"--{k}" for k in ("n", "kappa", "density") if getattr(args, k) is None]
     if missing:
         raise InputError(f"estimate needs --matrix or all of --n --kappa --density (missing {' '.join(missing)})")
@@ -46,14 +53,15 @@ def run(args: argparse.Namespace) -> int:
 
     f = _features(args)
     df = estimate_table(f, args.eps, args.preset, args.hardware, basis=args.basis,
-                        include_state_prep=args.state_prep, include_readout=args.readout)
+                        include_state_prep=args.state_prep, include_readout=args.readout, encoding=args.encoding)
     if args.json:
         print(df.to_json(orient="records", indent=1, double_precision=15))
         return 0
-    cols = ["preset", "hardware", "kappa_eff", "queries", "t_count", "toffoli", "rotations", "qubits", "depth",
-            "repetitions", "seconds"]
-    print(f"n={f.n} nnz/row={f.max_nnz_per_row} kappa={f.kappa:.6g} eps={args.eps:g}  (all figures MODELED; depth is "
-          f"an upper bound; time basis={args.basis}; components: qlsa{' + state_prep' if args.state_prep else ''}"
-          f"{' + readout' if args.readout else ''})")
+    cols = ["preset", "hardware", "encoding", "kappa_eff", "queries", "toffoli", "t_count", "rotations",
+            "t_equivalent", "qubits", "seconds"]
+    print(f"n={f.n} nnz/row={f.max_nnz_per_row} kappa={f.kappa:.6g} eps={args.eps:g}  (all figures MODELED; "
+          f"time basis={df['basis'].iloc[0]}; components: qlsa{' + state_prep' if args.state_prep else ''}"
+          f"{' + readout' if args.readout else ''}; t_count excludes Toffolis; t_equivalent = t_count + 4 toffoli "
+          "+ T per rotation; qubits are logical)")
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0

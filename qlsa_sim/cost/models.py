@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from qlsa_sim.core.names import QuantumModel, Solver
 from qlsa_sim.cost import classical_solvers as cs
-from qlsa_sim.errors import InputError
+from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import MatrixFeatures
-from qlsa_sim.quantum.estimation.resources import QLSAResources, effective_alpha_kappa, estimate_qlsa_resources
-from qlsa_sim.quantum.estimation.timing import qlsa_time
+from qlsa_sim.quantum.estimation.encodings import ENCODINGS, MatrixInfo
+from qlsa_sim.quantum.estimation.resources import (QLSAResources, effective_alpha_kappa, estimate_for_encoding,
+                                                    estimate_qlsa_resources, qlsa_resources_all_encodings)
+from qlsa_sim.quantum.estimation.timing import canonical_basis, qlsa_time
 
 SecondsFn = Callable[[int, float, float], float]
 
@@ -180,58 +182,106 @@ class QuantumEq4Model:
                 f"{self.preset} on hardware {self.hardware}, eps={self.precision:g}")
 
 
+#: How the resource model picks the block encoding: the cheapest applicable one, or a named one.
+ENCODING_CHOICES = ("cheapest", *ENCODINGS)
+
+
 @dataclass(frozen=True)
 class QuantumResourceModel:
-    """QLSA counts from the resource estimator x gate time of a hardware profile (beyond the paper)."""
+    """QLSA counts from the resource estimator x gate time of a hardware profile (beyond the paper).
+
+    ``encoding``: "cheapest" (default) evaluates every block encoding the block's features allow (sparse
+    access, alpha = s max|A_ij|; dense data, alpha = ||A||_F; the stored factor's form, alpha = scale
+    ||M||_F^2 + eps; ``quantum/estimation/encodings.py``) and keeps the one with the fewest modeled seconds,
+    as the classical side keeps its cheapest solver; or one of them by name. ``basis``: "gates" (every gate
+    in sequence) or "non-clifford" (Cliffords free; ``quantum/estimation/timing.py``)."""
 
     precision: float = 1e-2
     preset: str = "jennings2023_v1"
     hardware: str = "attosecond"
-    basis: str = "depth"
+    basis: str = "gates"
     include_state_prep: bool = False
     include_readout: bool = False
+    encoding: str = "cheapest"
 
     def __post_init__(self) -> None:
         if not 0 < self.precision < 1:
             raise InputError(f"QLSA precision eps must be in (0, 1), got {self.precision}")
+        object.__setattr__(self, "basis", canonical_basis(self.basis))
+        if self.encoding not in ENCODING_CHOICES:
+            raise UnknownNameError("block encoding", str(self.encoding), ENCODING_CHOICES)
 
     @property
     def solver(self) -> str:
         return f"qlsa:{self.preset}"
 
+    def candidates(self, f: MatrixFeatures) -> tuple[QLSAResources, ...]:
+        """The QLSA resources of every encoding this model weighs for the block (one when it is named). A block
+        whose entries are unknown (a grid point: n, kappa, density) gets the ideal encoding, alpha = ||A||, the
+        lower bound of every encoding's alpha, with sparse-access gates per query (``encoding`` "ideal")."""
+        info = matrix_info(f)
+        if info is None:  # sparse-access gates per query, ideal alpha = ||A|| (the lower bound of every alpha)
+            m = encoded_matrix(f)
+            res = estimate_qlsa_resources(m["n"], m["nnz_per_row"], f.kappa, self.precision, self.preset)
+            return (replace(res, encoding="ideal"),)
+        if self.encoding == "cheapest":
+            return qlsa_resources_all_encodings(info, self.precision, self.preset)
+        return (estimate_for_encoding(info, self.precision, self.preset, self.encoding),)
+
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
-        """The block's QLSA time. A QLSA inverts a Hermitian A through its singular values |lambda|
-        (Childs, Kothari, Somma 2017, arXiv:1511.02306, Sec. 1: kappa = ||A|| ||A^-1||), so the
-        estimator gets sigma_max = max|lambda| and sigma_min = sigma_max / kappa, which for a
-        positive definite block are lambda_max and lambda_min, and which also cover indefinite
-        blocks (exact transformer Hessians). A non-symmetric block (``f.symmetric`` False, rowwise
-        pruning) is encoded as its Hermitian dilation ``[[0, A], [A^T, 0]]`` (Harrow, Hassidim, Lloyd
-        2009, arXiv:0811.3171, p. 2): size 2n, the same sigma's and kappa, sparsity max(row, column).
-        A block with unknown entries (``max_abs_entry`` NaN, e.g. a grid point) gets the ideal encoding
-        alpha = ||A|| (kappa_eff = kappa), the lower bound of every encoding's alpha."""
+        """The block's QLSA time under its cheapest encoding (or the named one). A QLSA inverts a Hermitian
+        A through its singular values |lambda| (Childs, Kothari, Somma 2017, arXiv:1511.02306, Sec. 1:
+        kappa = ||A|| ||A^-1||), so the estimator gets sigma_max = max|lambda| and sigma_min = sigma_max /
+        kappa, which for a positive definite block are lambda_max and lambda_min, and which also cover
+        indefinite blocks (exact transformer Hessians). A non-symmetric block (``f.symmetric`` False, rowwise
+        pruning) is encoded as its Hermitian dilation ``[[0, A], [A^T, 0]]`` (Harrow, Hassidim, Lloyd 2009,
+        arXiv:0811.3171, p. 2): size 2n, the same sigma's and kappa, sparsity max(row, column), Frobenius
+        norm sqrt(2) ||A||_F."""
         if not math.isfinite(f.kappa):
             return _singular(self.solver)
-        res = estimate_qlsa_resources(**encoded_matrix(f), eps=self.precision, preset=self.preset)
-        t = qlsa_time(res, self.hardware, basis=self.basis, include_state_prep=self.include_state_prep,
-                      include_readout=self.include_readout)
+        timed = [(qlsa_time(r, self.hardware, basis=self.basis, include_state_prep=self.include_state_prep,
+                            include_readout=self.include_readout), r) for r in self.candidates(f)]
+        t, res = min(timed, key=lambda tr: tr[0].seconds)
         parts = ", ".join(name for name, _ in t.components)
+        how = "cheapest of " + "/".join(r.encoding for _, r in timed) if len(timed) > 1 else res.encoding
+        sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
+        ratio = res.alpha / sigma_max if sigma_max > 0 and res.encoding != "ideal" else 1.0
         return CostEstimate(self.solver, t.seconds,
-                            f"{self.preset} queries x block-encoding {self.basis} x {self.hardware} gate time "
-                            f"[{parts}]", components=tuple(t.components), resources=res)
+                            f"{self.preset} queries x {res.encoding} block-encoding gates ({how}, alpha/||A|| = "
+                            f"{ratio:.3g}) x {self.hardware} gate time, {self.basis} basis [{parts}]",
+                            components=tuple(t.components), resources=res)
 
     def describe(self) -> str:
-        return (f"the resource estimator (preset {self.preset}, hardware {self.hardware}, {self.basis} basis, "
-                f"eps={self.precision:g}{', readout included' if self.include_readout else ''})")
+        enc = "the cheapest block encoding" if self.encoding == "cheapest" else f"the {self.encoding} encoding"
+        return (f"the resource estimator (preset {self.preset}, {enc}, hardware {self.hardware}, {self.basis} "
+                f"basis, eps={self.precision:g}{', readout included' if self.include_readout else ''})")
 
 
 def encoded_matrix(f: MatrixFeatures) -> dict:
     """What the estimator is told of the block (see :meth:`QuantumResourceModel.estimate`): n (2n for the
-    dilation of a non-symmetric block), nonzeros per row, kappa, max|A_ij|, sigma_min and sigma_max."""
+    dilation of a non-symmetric block), nonzeros per row, kappa, max|A_ij|, sigma_min and sigma_max (the
+    last three None when the entries are unknown)."""
     sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
     known = math.isfinite(f.max_abs_entry) and f.max_abs_entry > 0 and sigma_max > 0
     return {"n": f.n if f.symmetric else 2 * f.n, "nnz_per_row": f.max_nnz_per_row, "kappa": f.kappa,
             "max_abs_entry": f.max_abs_entry if known else None,
             "lambda_min": sigma_max / f.kappa if known else None, "lambda_max": sigma_max if known else None}
+
+
+def matrix_info(f: MatrixFeatures) -> MatrixInfo | None:
+    """The block as the encodings see it (``quantum/estimation/encodings.py``); None when its entries are
+    unknown (a grid point). The factor form applies to an unpruned symmetric block stored as a factor."""
+    m = encoded_matrix(f)
+    if m["max_abs_entry"] is None:
+        return None
+    fro = f.frobenius_norm * (1.0 if f.symmetric else math.sqrt(2.0))
+    factor = {}
+    if f.symmetric and f.factor_rank is not None and f.factor_frobenius_sq and f.factor_scale:
+        factor = {"factor_rank": f.factor_rank, "factor_frobenius_sq": f.factor_frobenius_sq,
+                  "factor_scale": f.factor_scale, "shift": f.reg_eps}
+    return MatrixInfo(n=m["n"], sigma_min=m["lambda_min"], sigma_max=m["lambda_max"], nnz_per_row=m["nnz_per_row"],
+                      max_abs_entry=m["max_abs_entry"], frobenius_norm=fro if math.isfinite(fro) and fro > 0 else None,
+                      **factor)
 
 
 def effective_kappa(f: MatrixFeatures) -> float:

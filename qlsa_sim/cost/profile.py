@@ -22,12 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from qlsa_sim.core.atomic import atomic_write_json, json_dumps, to_jsonable
 from qlsa_sim.core.names import QuantumModel, Solver
-from qlsa_sim.cost.models import (ClassicalCubicModel, ClassicalFlopModel, ClassicalModel, QuantumCostModel,
-                                  QuantumEq4Model, QuantumResourceModel, quantum_model)
+from qlsa_sim.cost.models import (ENCODING_CHOICES, ClassicalCubicModel, ClassicalFlopModel, ClassicalModel,
+                                  QuantumCostModel, QuantumEq4Model, QuantumResourceModel, quantum_model)
 from qlsa_sim.errors import CalibrationError
 from qlsa_sim.quantum.estimation.hardware import profile_names
 from qlsa_sim.quantum.estimation.presets import preset_names
-from qlsa_sim.quantum.estimation.timing import BASES
+from qlsa_sim.quantum.estimation.timing import BASES, BASIS_ALIASES
 
 FORMAT = "qlsa-sim-calibration/2"
 READABLE_FORMATS = (FORMAT, "qlsa-sim-calibration/1")
@@ -146,7 +146,7 @@ def _classical_json(c: ClassicalFit) -> dict:
 
 def _resource_json(r: QuantumResourceModel) -> dict:
     return {"precision": r.precision, "preset": r.preset, "hardware": r.hardware, "basis": r.basis,
-            "include_state_prep": r.include_state_prep, "include_readout": r.include_readout}
+            "include_state_prep": r.include_state_prep, "include_readout": r.include_readout, "encoding": r.encoding}
 
 
 # ------------------------------------------------------------------------------------------ on disk
@@ -198,9 +198,17 @@ class ResourceSection(_Strict):
     precision: Fraction
     preset: str
     hardware: str
-    basis: str = "depth"
+    basis: str = "gates"
     include_state_prep: bool = False
     include_readout: bool = False
+    encoding: str = "cheapest"
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str) -> str:
+        if v not in ENCODING_CHOICES:
+            raise ValueError(f"unknown block encoding {v!r}; known: {', '.join(ENCODING_CHOICES)}")
+        return v
 
     @field_validator("preset")
     @classmethod
@@ -219,9 +227,9 @@ class ResourceSection(_Strict):
     @field_validator("basis")
     @classmethod
     def _basis(cls, v: str) -> str:
-        if v not in BASES:
+        if v not in BASES and v not in BASIS_ALIASES:
             raise ValueError(f"unknown time basis {v!r}; known: {', '.join(BASES)}")
-        return v
+        return BASIS_ALIASES.get(v, v)
 
 
 class QuantumSection(_R2):
@@ -258,13 +266,16 @@ class ProfileFile(_Strict):
 
 
 def _upgrade_v1(raw: dict) -> dict:
-    """Format 1 named the hardware profile ``profile``; format 2 calls it ``hardware``."""
+    """Format 1 named the hardware profile ``profile`` (format 2: ``hardware``) and knew only the sparse-access
+    encoding, so a format-1 file keeps meaning sparse access."""
     if raw.get("format") != "qlsa-sim-calibration/1":
         return raw
     raw = json.loads(json.dumps(raw))
     rm = raw.get("quantum", {}).get("resource_model")
-    if isinstance(rm, dict) and "profile" in rm and "hardware" not in rm:
-        rm["hardware"] = rm.pop("profile")
+    if isinstance(rm, dict):
+        if "profile" in rm and "hardware" not in rm:
+            rm["hardware"] = rm.pop("profile")
+        rm.setdefault("encoding", "sparse")
     return raw
 
 
@@ -306,7 +317,7 @@ def profile_from_json(raw: Any, *, path: str = "<memory>") -> CalibrationProfile
     classical = tuple(_parse_solver(name, sec, path) for name, sec in f.classical.solvers.items())
     rs = f.quantum.resource_model
     resources = QuantumResourceModel(rs.precision, rs.preset, rs.hardware, rs.basis, rs.include_state_prep,
-                                     rs.include_readout)
+                                     rs.include_readout, rs.encoding)
     eq4 = QuantumFit(QuantumEq4Model(f.quantum.q1, f.quantum.q2, rs.precision, rs.preset, rs.hardware),
                      f.quantum.r2, f.quantum.r2_log, f.quantum.fit, tuple(f.quantum.grid))
     return CalibrationProfile(classical, eq4, resources, measured=f.classical.measured,

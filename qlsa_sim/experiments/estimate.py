@@ -18,9 +18,10 @@ from qlsa_sim.quantum.estimation.presets import get_preset, preset_names
 from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
 
 TABLE_COLUMNS = [
-    "id", "preset", "kind", "hardware", "n", "nnz_per_row", "kappa", "kappa_eff", "alpha", "eps", "queries",
-    "t_count", "toffoli", "rotations", "clifford", "qubits", "depth", "depth_is_upper_bound",
-    "success_probability", "repetitions", "gate_time_s", "basis", "seconds", "components", "method", "modeled",
+    "id", "preset", "kind", "hardware", "encoding", "n", "nnz_per_row", "kappa", "kappa_eff", "alpha", "eps",
+    "queries", "toffoli", "t_count", "rotations", "clifford", "measurements", "t_equivalent", "qubits", "depth",
+    "depth_is_upper_bound", "success_probability", "repetitions", "gate_time_s", "basis", "seconds", "components",
+    "method", "modeled",
 ]
 
 
@@ -40,9 +41,10 @@ def matrix_features(a: np.ndarray, *, name: str = "matrix") -> MatrixFeatures:
 
 
 def estimate_table(features: MatrixFeatures, eps: float, presets: Sequence[str] | None = None,
-                   hardware: Sequence[str] | None = None, *, basis: str = "depth", include_state_prep: bool = False,
-                   include_readout: bool = False) -> pd.DataFrame:
-    """One row per (preset, hardware profile): modeled counts and time (``components`` as JSON)."""
+                   hardware: Sequence[str] | None = None, *, basis: str = "gates", include_state_prep: bool = False,
+                   include_readout: bool = False, encoding: str = "cheapest") -> pd.DataFrame:
+    """One row per (preset, hardware profile): modeled counts and time of the block under ``encoding`` (the
+    cheapest one by default; ``components`` as JSON)."""
     presets = list(presets) if presets else list(preset_names())
     hardware = list(hardware) if hardware else list(profile_names())
     for p in presets:
@@ -54,14 +56,16 @@ def estimate_table(features: MatrixFeatures, eps: float, presets: Sequence[str] 
     for p in presets:
         kind = get_preset(p).kind
         for prof in profs:
-            est = QuantumResourceModel(eps, p, prof.name, basis, include_state_prep, include_readout).estimate(features)
+            model = QuantumResourceModel(eps, p, prof.name, basis, include_state_prep, include_readout, encoding)
+            est = model.estimate(features)
             res = est.resources
-            rows.append({"id": f"{p}@{prof.name}", "preset": p, "kind": kind, "hardware": prof.name, "n": res.n,
-                         "nnz_per_row": res.nnz_per_row, "kappa": res.kappa, "kappa_eff": res.kappa_eff,
-                         "alpha": res.alpha, "eps": res.eps, "queries": res.queries, "t_count": res.t_count,
-                         "toffoli": res.toffoli, "rotations": res.rotations, "clifford": res.clifford,
-                         "qubits": res.qubits, "depth": res.depth, "depth_is_upper_bound": res.depth_is_upper_bound,
+            rows.append({"id": f"{p}@{prof.name}", "preset": p, "kind": kind, "hardware": prof.name,
+                         "encoding": res.encoding, "n": res.n, "nnz_per_row": res.nnz_per_row, "kappa": res.kappa,
+                         "kappa_eff": res.kappa_eff, "alpha": res.alpha, "eps": res.eps, "queries": res.queries,
+                         "toffoli": res.toffoli, "t_count": res.t_count, "rotations": res.rotations,
+                         "clifford": res.clifford, "measurements": res.measurements,
+                         "t_equivalent": res.t_equivalent, "qubits": res.qubits, "depth": res.depth, "depth_is_upper_bound": res.depth_is_upper_bound,
                          "success_probability": res.success_probability, "repetitions": res.repetitions,
-                         "gate_time_s": prof.gate_time_s, "basis": basis, "seconds": est.seconds,
+                         "gate_time_s": prof.gate_time_s, "basis": model.basis, "seconds": est.seconds,
                          "components": json.dumps(dict(est.components)), "method": res.method, "modeled": True})
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)

@@ -11,6 +11,7 @@ Lanczos with one LU), Cholesky and CG do not apply, and a QLSA solves its Hermit
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 
@@ -78,6 +79,9 @@ class MatrixFeatures:
     seconds: float
     factor_rank: int | None = None   # columns r of a stored factor (H = scale M M^T), if any
     symmetric: bool = True
+    frobenius_norm: float = math.nan           # ||A||_F of the matrix solved (NaN: unknown, e.g. a grid point)
+    factor_frobenius_sq: float | None = None   # ||M||_F^2 of the stored factor (A = scale M M^T + eps I)
+    factor_scale: float | None = None          # its scale
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -126,6 +130,7 @@ def prepare_block(H: np.ndarray, config: FeatureConfig = FeatureConfig(), *, nam
     nnz_rows = _nnz_per_row(A, tol)
     max_nnz = int(nnz_rows.max()) if symmetric else int(max(nnz_rows.max(), _nnz_per_row(A.T, tol).max()))
     n = int(A.shape[0])
+    fsq = float(np.einsum("ij,ij->", factor, factor, dtype=np.float64)) if factor is not None else None
     features = MatrixFeatures(
         n=n, nnz=int(nnz_rows.sum()), density=float(nnz_rows.sum()) / float(A.size),
         density_tol=config.density_tol,
@@ -134,5 +139,7 @@ def prepare_block(H: np.ndarray, config: FeatureConfig = FeatureConfig(), *, nam
         kappa_method=spec.method, kappa_exact=bool(spec.exact),
         positive_definite=symmetric and bool(spec.lambda_min > 0),
         kappa_seconds=float(spec.seconds), seconds=time.perf_counter() - t0,
-        factor_rank=None if factor is None else int(factor.shape[1]), symmetric=symmetric)
+        factor_rank=None if factor is None else int(factor.shape[1]), symmetric=symmetric,
+        frobenius_norm=float(np.linalg.norm(A)), factor_frobenius_sq=fsq,
+        factor_scale=None if factor is None else float(factor_scale))
     return A, features

@@ -138,11 +138,18 @@ FEATURE_COLUMNS = ("n", "nnz", "density", "density_tol", "max_nnz_per_row", "max
                    "factor_rank")
 
 
+#: Counts of the QLSA's chosen encoding in a decision row (``quantum_<key>``; MODELED): Toffoli-class gates,
+#: bare T gates (Toffolis excluded), rotations, Clifford gates and their T-equivalent total, logical qubits.
+QUANTUM_COUNTS = ("kappa_eff", "alpha", "queries", "toffoli", "t_count", "rotations", "clifford", "t_equivalent",
+                  "logical_qubits")
+
+
 def _quantum_details(q: CostEstimate) -> dict:
-    """Counts behind a resource-model estimate (MODELED); NaN under paper Eq. 4 (no counts)."""
+    """The encoding and counts behind a resource-model estimate (MODELED); NaN under paper Eq. 4 (no counts)."""
     r = q.resources
-    keys = ("kappa_eff", "alpha", "queries", "toffoli", "t_count", "rotations", "clifford", "qubits")
-    return {f"quantum_{k}": (float(getattr(r, k)) if r is not None else math.nan) for k in keys}
+    out = {"quantum_encoding": r.encoding if r is not None else ""}
+    out.update({f"quantum_{k}": (float(getattr(r, k)) if r is not None else math.nan) for k in QUANTUM_COUNTS})
+    return out
 
 
 @dataclass(frozen=True)

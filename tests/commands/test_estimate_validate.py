@@ -54,11 +54,21 @@ def test_estimate_from_matrix(tmp_path, capsys):
     a = random_spd(12, 30.0, np.random.default_rng(0))
     path = tmp_path / "a.npy"
     np.save(path, a)
-    assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--profile", "attosecond"])) == 0
-    rows = json.loads(capsys.readouterr().out)
     lam = np.linalg.eigvalsh(a)
-    assert rows[0]["kappa"] == pytest.approx(lam[-1] / lam[0])
+    assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--profile", "attosecond",
+                                "--encoding", "sparse"])) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["kappa"] == pytest.approx(lam[-1] / lam[0]) and rows[0]["encoding"] == "sparse"
     assert rows[0]["kappa_eff"] == pytest.approx(12 * np.abs(a).max() / lam[0])  # dense: s = n
+    assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--profile", "attosecond",
+                                "--encoding", "dense"])) == 0
+    dense = json.loads(capsys.readouterr().out)[0]
+    assert dense["alpha"] == pytest.approx(np.linalg.norm(a)) and dense["kappa_eff"] == pytest.approx(
+        np.linalg.norm(a) / lam[0])
+    # the default weighs every encoding the matrix allows and keeps the cheapest
+    assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--profile", "attosecond"])) == 0
+    best = json.loads(capsys.readouterr().out)[0]
+    assert best["seconds"] <= min(rows[0]["seconds"], dense["seconds"]) * (1 + 1e-12)
 
 
 @pytest.mark.parametrize(
@@ -139,3 +149,18 @@ def test_validate_errors(tmp_path):
     np.save(path, np.diag([1.0, -1.0]))
     with pytest.raises(InputError, match="positive definite"):
         run_validate(_parse(["validate", "--matrix", str(path)]))
+
+
+def test_estimate_matrix_with_encoding(tmp_path, capsys):
+    a = random_spd(12, 30.0, np.random.default_rng(0))
+    path = tmp_path / "a.npy"
+    np.save(path, a)
+    argv = ["estimate", "--matrix", str(path), "--json", "--profile", "logical-ec", "--preset", "dalzell2024"]
+    assert run_estimate(_parse(argv + ["--encoding", "dense", "--basis", "non-clifford"])) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    lam = np.linalg.eigvalsh(a)
+    assert row["encoding"] == "dense" and row["alpha"] == pytest.approx(np.linalg.norm(a))  # ||A||_F
+    assert row["kappa_eff"] == pytest.approx(np.linalg.norm(a) / lam[0])
+    assert row["basis"] == "non-clifford" and row["seconds"] == pytest.approx(row["t_equivalent"] * row["gate_time_s"])
+    with pytest.raises(InputError, match="needs --matrix"):
+        run_estimate(_parse(["estimate", "--n", "10", "--kappa", "5", "--density", "0.5", "--encoding", "dense"]))

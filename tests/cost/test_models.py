@@ -9,7 +9,7 @@ import pytest
 from qlsa_sim.cost.calibrate import fit_linear_relative
 from qlsa_sim.cost.profile import profile_from_constants
 from references import qlsa_seconds
-from qlsa_sim.cost.models import ClassicalCubicModel, QuantumEq4Model, eq4_regressor
+from qlsa_sim.cost.models import ClassicalCubicModel, QuantumEq4Model, QuantumResourceModel, eq4_regressor
 from qlsa_sim.errors import CalibrationError, InputError
 from qlsa_sim.linalg.features import MatrixFeatures
 
@@ -100,7 +100,7 @@ def test_resource_model_takes_indefinite_blocks_by_their_singular_values():
     H = 0.5 * (H + H.T)
     f = matrix_features(H, FeatureConfig(reg_eps=0.0, psd=False, kappa_method="exact"))
     assert f.lambda_min < 0 and f.kappa == pytest.approx(3.0 / 0.2)
-    rm = QuantumResourceModel()
+    rm = QuantumResourceModel(encoding="sparse")
     ref = qlsa_seconds(rm, 12, f.max_nnz_per_row, f.kappa, max_abs_entry=f.max_abs_entry, lambda_min=0.2,
                              lambda_max=3.0)
     assert rm.estimate(f).seconds == pytest.approx(ref, rel=1e-9)
@@ -110,3 +110,31 @@ def test_resource_model_takes_indefinite_blocks_by_their_singular_values():
                              lambda_min=g.lambda_min, lambda_max=g.lambda_max)
     assert rm.estimate(g).seconds == pytest.approx(ref, rel=1e-12)
 
+
+
+def test_the_cheapest_encoding_is_chosen_and_says_which():
+    """The resource model weighs every encoding the block allows and keeps the fewest modeled seconds."""
+    from dataclasses import replace
+
+    from qlsa_sim.linalg.features import FeatureConfig, prepare_block
+
+    rng = np.random.default_rng(1)
+    M = rng.standard_normal((40, 8))
+    H = M @ M.T / 8
+    _, f = prepare_block(H, FeatureConfig(reg_eps=1e-2), factor=M, factor_scale=1 / 8)
+    named = {e: QuantumResourceModel(encoding=e).estimate(f) for e in ("sparse", "dense", "factor", "factor_qroam")}
+    best = QuantumResourceModel().estimate(f)
+    assert best.seconds == pytest.approx(min(e.seconds for e in named.values()), rel=1e-12)
+    assert best.resources.encoding == min(named, key=lambda e: named[e].seconds) and "cheapest of" in best.model
+    # the encodings' alpha: s max|A_ij|, ||A||_F, scale ||M||_F^2 + eps
+    A = H + 1e-2 * np.eye(40)
+    assert named["sparse"].resources.alpha == pytest.approx(40 * np.abs(A).max(), rel=1e-12)
+    assert named["dense"].resources.alpha == pytest.approx(np.linalg.norm(A), rel=1e-12)
+    assert named["factor"].resources.alpha == pytest.approx(np.sum(M * M) / 8 + 1e-2, rel=1e-12)
+    for e in named.values():
+        assert e.resources.kappa_eff == pytest.approx(e.resources.alpha / f.lambda_min, rel=1e-9)
+    # without a factor the factor form does not apply; without entries (a grid point) only the ideal encoding
+    assert QuantumResourceModel().estimate(replace(f, factor_rank=None)).resources.encoding != "factor"
+    for enc in ("cheapest", "dense"):
+        grid = QuantumResourceModel(encoding=enc).estimate(replace(f, max_abs_entry=float("nan")))
+        assert grid.resources.encoding == "ideal" and grid.resources.kappa_eff == pytest.approx(f.kappa)

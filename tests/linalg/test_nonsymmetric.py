@@ -71,7 +71,7 @@ def test_only_lu_and_the_qlsa_apply_and_the_qlsa_is_priced_on_the_dilation():
     rng = np.random.default_rng(3)
     H = _psd(rng, 32)
     _, f = prepare_block(H, FeatureConfig(reg_eps=0.1, prune_density=0.25, prune_strategy="rowwise-topk"))
-    rm = QuantumResourceModel()
+    rm = QuantumResourceModel(encoding="sparse")
     prof = profile_from_constants(cholesky=(1e-10, 1e-5), lu=(2e-10, 1e-5), cg=(1e-9, 1e-5), q1=1e-9, q2=0.0,
                                   resource_model=rm)
     solvers = {e.solver for e in block_estimates(f, prof, "resources")}
@@ -82,6 +82,9 @@ def test_only_lu_and_the_qlsa_apply_and_the_qlsa_is_priced_on_the_dilation():
     assert rm.estimate(f).seconds == pytest.approx(ref, rel=1e-12)
     assert rm.estimate(f).seconds > qlsa_seconds(rm, 32, f.max_nnz_per_row, f.kappa, max_abs_entry=f.max_abs_entry,
                                                  lambda_min=sigma / f.kappa, lambda_max=sigma)
+    # dense data on the dilation: alpha = ||[[0, A], [A^T, 0]]||_F = sqrt(2) ||A||_F
+    dense = QuantumResourceModel(encoding="dense").estimate(f).resources
+    assert dense.n == 64 and dense.alpha == pytest.approx(math.sqrt(2) * f.frobenius_norm, rel=1e-12)
 
 
 def test_singular_block_gets_no_qlsa_and_unknown_strategy_is_named():

@@ -118,7 +118,7 @@ def measure_agreement(a: np.ndarray, eps: float = 0.1, entry_bits: int = 6) -> A
         built_queries=built_queries,
         counted_queries=counted_queries(ns, s, entry_bits, d),
         built_t=built_t,
-        counted_t=counts.t_count + counts.rotations * t_rot,
+        counted_t=counts.t_all + counts.rotations * t_rot,
         built_clifford=built_c,
         counted_clifford=counts.clifford + counts.rotations * c_rot,
     )

@@ -19,6 +19,9 @@ Encodings:
   column oracle, swap, row oracle dagger, uncompute (GSLW Lemma 48; Lin 2022, arXiv:2201.08309, Sec. 6.5).
   Same structure as the counting bloq :class:`qlsa_sim.quantum.bloqs.SparseAccessBlockEncoding`.
 
+The dense-data (``alpha = ||A||_F``) and factor-form (``scale M M^T + shift I``) encodings are in
+:mod:`qlsa_sim.quantum.circuits.data_encoding`.
+
 Every encoding reports ``alpha`` and its qubit count; ``kappa_eff = alpha / lambda_min`` is what the
 inversion polynomial must cover.
 """

@@ -30,8 +30,14 @@ Bloqs (all counting-only: they define ``build_call_graph``, not a decomposition)
 * :class:`QSVTInversionBloq` -- ``degree`` steps plus one extra projector phase: the QSVT circuit of
   :mod:`qlsa_sim.quantum.circuits.build`, used for the small-n agreement test.
 
-Depth: Qualtran gives no depth.  We report ``depth <= clifford + T + rotations`` of the step (every gate
-in sequence), an upper bound; ``depth_is_upper_bound`` says so.
+* :class:`DenseDataBlockEncoding` / :class:`FactorFormBlockEncoding` -- the dense-data encoding with
+  ``alpha = ||A||_F`` and the factor-form encoding of ``scale M M^T + shift I`` (see
+  :mod:`qlsa_sim.quantum.estimation.encodings`), counted by :func:`dense_step_counts` and
+  :func:`factor_step_counts`.
+
+Depth: Qualtran 0.7 gives no depth (its ``QECGatesCost`` counts gates only).  We report
+``depth <= clifford + t_all + rotations`` of the step (every gate in sequence, each Toffoli-class gate as
+its 4 T), an upper bound; ``depth_is_upper_bound`` says so.
 """
 
 from __future__ import annotations
@@ -51,14 +57,24 @@ from qlsa_sim.errors import InputError
 # --------------------------------------------------------------------------- cached numbers
 
 
+TS_PER_TOFFOLI: int = 4
+"""T gates per Toffoli-class gate (Toffoli, ``And``, controlled swap): 4, with the measurement-based
+``And`` uncompute free (Jones 2013, arXiv:1212.5069; Gidney 2018, arXiv:1709.06648).  Qualtran's
+``GateCounts.total_t_count`` uses the same 4 for each of the three."""
+
+
 @dataclass(frozen=True)
 class StepCounts:
-    """Gate counts of one bloq from Qualtran (MODELED).
+    """Gate counts of one bloq from Qualtran ``QECGatesCost`` (MODELED), NON-overlapping:
 
-    ``t_count`` = T gates with Toffoli/And/CSwap at 4 T each (rotations excluded);
-    ``toffoli`` = Toffoli + And + CSwap (Toffoli-equivalents); ``rotations`` = arbitrary-angle single-qubit
-    rotations; ``clifford`` = Clifford gates; ``qubits`` = Qualtran's qubit count;
-    ``depth_bound`` = clifford + t_count + rotations (sequential upper bound on depth).
+    ``toffoli`` = Toffoli + ``And`` + ``CSwap`` (Toffoli-class gates; an ``And^dagger`` is a measurement
+    plus Cliffords and is not counted here); ``t_count`` = bare T gates only (Toffolis EXCLUDED);
+    ``rotations`` = arbitrary-angle single-qubit rotations; ``clifford`` = Clifford gates;
+    ``measurements``; ``qubits`` = Qualtran's ``QubitCount``.
+
+    ``t_all = t_count + 4 toffoli`` is the T count with every Toffoli-class gate compiled to 4 T
+    (:data:`TS_PER_TOFFOLI`), rotations excluded (what ``t_count`` meant before the split);
+    ``depth_bound = clifford + t_all + rotations`` is the sequential upper bound on depth.
     """
 
     t_count: float
@@ -69,8 +85,12 @@ class StepCounts:
     qubits: int
 
     @property
+    def t_all(self) -> float:
+        return self.t_count + TS_PER_TOFFOLI * self.toffoli
+
+    @property
     def depth_bound(self) -> float:
-        return self.clifford + self.t_count + self.rotations
+        return self.clifford + self.t_all + self.rotations
 
 
 def _counts(bloq: "Bloq", qubits: int | None = None) -> StepCounts:
@@ -80,7 +100,7 @@ def _counts(bloq: "Bloq", qubits: int | None = None) -> StepCounts:
     gc = get_cost_value(bloq, QECGatesCost())
     q = int(get_cost_value(bloq, QubitCount())) if qubits is None else int(qubits)
     return StepCounts(
-        t_count=float(gc.total_t_count(ts_per_rotation=0)),
+        t_count=float(gc.t),
         toffoli=float(gc.toffoli + gc.and_bloq + gc.cswap),
         rotations=float(gc.rotation),
         clifford=float(gc.clifford),
@@ -165,3 +185,31 @@ def qsvt_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int, degre
     return _counts(
         QSVTInversionBloq(SparseAccessBlockEncoding(system_bitsize, num_nonzero, entry_bitsize), int(degree))
     )
+
+
+def _check_bits(**bits: int) -> None:
+    for name, v in bits.items():
+        if int(v) < 1:
+            raise InputError(f"{name} must be >= 1, got {v}")
+
+
+@lru_cache(maxsize=1024)
+def dense_step_counts(system_bitsize: int, phase_bitsize: int, lookup: str = "qrom") -> StepCounts:
+    """Counts of one :class:`QLSAStep` over the dense-data encoding (``alpha = ||A||_F``) of a
+    ``2^system_bitsize`` square matrix with ``phase_bitsize``-bit angles (cached on the structure)."""
+    _check_bits(system_bitsize=system_bitsize, phase_bitsize=phase_bitsize - 2)
+    from qlsa_sim.quantum.estimation.bloqs import DenseDataBlockEncoding, QLSAStep
+
+    return _counts(QLSAStep(DenseDataBlockEncoding(system_bitsize, system_bitsize, phase_bitsize, lookup=lookup)))
+
+
+@lru_cache(maxsize=1024)
+def factor_step_counts(row_bitsize: int, rank_bitsize: int, phase_bitsize: int, has_shift: bool = True,
+                       lookup: str = "qrom") -> StepCounts:
+    """Counts of one :class:`QLSAStep` over the factor-form encoding of ``scale M M^T + shift I``
+    (``M`` is ``2^row_bitsize x 2^rank_bitsize``), cached on the structure."""
+    _check_bits(row_bitsize=row_bitsize, rank_bitsize=rank_bitsize, phase_bitsize=phase_bitsize - 2)
+    from qlsa_sim.quantum.estimation.bloqs import FactorFormBlockEncoding, QLSAStep
+
+    return _counts(QLSAStep(FactorFormBlockEncoding(row_bitsize, rank_bitsize, phase_bitsize, bool(has_shift),
+                                                    lookup)))

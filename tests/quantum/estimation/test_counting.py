@@ -30,11 +30,11 @@ def test_counts_grow_with_kappa_s_eps():
     more_k = estimate_qlsa_resources(4096, 64, 1000.0, 1e-3)
     more_s = estimate_qlsa_resources(4096, 512, 100.0, 1e-3)
     more_e = estimate_qlsa_resources(4096, 64, 100.0, 1e-6)
-    for attr in ("queries", "t_count", "toffoli", "clifford", "depth"):
+    for attr in ("queries", "t_equivalent", "toffoli", "clifford", "depth"):
         assert getattr(more_k, attr) > getattr(base, attr)
         assert getattr(more_e, attr) > getattr(base, attr)
     assert more_s.queries == base.queries  # ideal encoding: kappa_eff = kappa, queries independent of s
-    assert more_s.t_count > 4 * base.t_count  # gates per query grow with s (QROM over n*s entries)
+    assert more_s.toffoli > 4 * base.toffoli  # gates per query grow with s (QROM over n*s entries)
     assert more_k.queries / base.queries > 5  # ~linear in kappa
 
 
@@ -91,4 +91,4 @@ def test_bad_inputs(args, kw, exc):
 @pytest.mark.parametrize("n,s", [(1, 1), (2, 1), (7, 1), (2, 2), (3, 3), (100, 1)])
 def test_tiny_and_diagonal_structures(n, s):
     r = estimate_qlsa_resources(n, s, 2.0, 0.1)
-    assert r.t_count > 0 and r.qubits >= 2 * index_bits(n) + 2
+    assert r.toffoli > 0 and r.t_equivalent > 4 * r.toffoli and r.qubits >= 2 * index_bits(n) + 2
