@@ -32,8 +32,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_capture import _inputs  # noqa: E402
 
 from qlsa_sim.curvature.mlp_ggn import factor_from_kron, gram_from_kron, mlp_layer_kron, _assemble_dense  # noqa: E402
-from qlsa_sim.linalg.spectrum import (kappa_exact, kappa_from_factor, kappa_lanczos,  # noqa: E402
-                                      merikoski_log10_from_parts)
+from qlsa_sim.linalg.merikoski import merikoski_log10_from_parts  # noqa: E402
+from qlsa_sim.linalg.spectrum import kappa_exact, kappa_from_factor, kappa_lanczos  # noqa: E402
 from qlsa_sim.models.mlp import MLPConfig, build_mlp  # noqa: E402
 
 EPS = 1e-3

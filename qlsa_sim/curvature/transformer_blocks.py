@@ -83,36 +83,7 @@ def partition_transformer(model: TransformerLM, *, scheme: str = "per-projection
         sel_kinds = [k for k in sel_kinds if k not in ("embed", "head")]
 
     shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
-    dh, d = cfg.head_dim, cfg.width
-    entries: list[tuple[BlockSpec, str, int | None, int | None]] = []  # block, kind, layer, head
-
-    for i in sel_layers:
-        pre = f"layers.{i}."
-        layer_params = [n for n in shapes if n.startswith(pre)]
-        if scheme == "rows":
-            if "layer" in sel_kinds:
-                for b in _cut(_spec(f"layers.{i}", layer_params, shapes), max_block):
-                    entries.append((b, "layer", i, None))
-            continue
-        for kind in ("q", "k", "v", "o", "fc1", "fc2"):
-            if kind not in sel_kinds:
-                continue
-            pname = pre + _WEIGHTS[kind]
-            if scheme == "per-head" and kind in ("q", "k", "v"):
-                for j in range(cfg.n_heads):
-                    b = BlockSpec(f"{pname}[head {j}]", (pname,), (shapes[pname],),
-                                  j * dh * d, (j + 1) * dh * d)
-                    for piece in _cut(b, max_block):
-                        entries.append((piece, kind, i, j))
-            else:
-                for b in _cut(_spec(pname, [pname], shapes), max_block):
-                    entries.append((b, kind, i, None))
-        if "aux" in sel_kinds:
-            weights = {pre + w for w in _WEIGHTS.values()}
-            aux = [n for n in layer_params if n not in weights]
-            for b in _cut(_spec(f"{pre}aux", aux, shapes), max_block):
-                entries.append((b, "aux", i, None))
-
+    entries = [e for i in sel_layers for e in _layer_entries(model, i, scheme, sel_kinds, shapes, max_block)]
     groups = {"embed": [n for n in shapes if n.split(".")[0] in ("tok_emb", "pos_emb", "emb_ln")],
               "head": [n for n in shapes if n.split(".")[0] in ("lm_head", "ln_f")]}
     for kind, names in groups.items():
@@ -135,3 +106,32 @@ def partition_transformer(model: TransformerLM, *, scheme: str = "per-projection
                    for b, k, li, h in entries],
     }
     return [b for b, *_ in entries], meta
+
+
+def _layer_entries(model: TransformerLM, i: int, scheme: str, sel_kinds: Sequence[str], shapes: dict,
+                   max_block: int | None) -> list[tuple[BlockSpec, str, int | None, int | None]]:
+    """The (block, kind, layer, head) entries of layer ``i`` under ``scheme``."""
+    cfg = model.cfg
+    dh, d = cfg.head_dim, cfg.width
+    pre = f"layers.{i}."
+    layer_params = [n for n in shapes if n.startswith(pre)]
+    if scheme == "rows":
+        if "layer" not in sel_kinds:
+            return []
+        return [(b, "layer", i, None) for b in _cut(_spec(f"layers.{i}", layer_params, shapes), max_block)]
+    entries: list[tuple[BlockSpec, str, int | None, int | None]] = []
+    for kind in ("q", "k", "v", "o", "fc1", "fc2"):
+        if kind not in sel_kinds:
+            continue
+        pname = pre + _WEIGHTS[kind]
+        if scheme == "per-head" and kind in ("q", "k", "v"):
+            for j in range(cfg.n_heads):
+                b = BlockSpec(f"{pname}[head {j}]", (pname,), (shapes[pname],), j * dh * d, (j + 1) * dh * d)
+                entries += [(piece, kind, i, j) for piece in _cut(b, max_block)]
+        else:
+            entries += [(b, kind, i, None) for b in _cut(_spec(pname, [pname], shapes), max_block)]
+    if "aux" in sel_kinds:
+        weights = {pre + w for w in _WEIGHTS.values()}
+        aux = [n for n in layer_params if n not in weights]
+        entries += [(b, "aux", i, None) for b in _cut(_spec(f"{pre}aux", aux, shapes), max_block)]
+    return entries

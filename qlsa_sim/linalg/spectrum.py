@@ -14,7 +14,7 @@ Methods
   lambda_max.
 - :func:`kappa_from_factor`: exact spectrum of ``scale * M M^T + eps I`` from the small Gram
   matrix M^T M (same nonzero eigenvalues; Golub & Van Loan Sec. 8.6.1 via the SVD of M).
-- :func:`merikoski_log10_bound`: Merikoski, Urpala, Virtanen, Tam & Uhlig 1997, "A best upper
+- ``linalg/merikoski.py`` :func:`merikoski_log10_bound`: Merikoski, Urpala, Virtanen, Tam & Uhlig 1997, "A best upper
   bound for the 2-norm condition number of a matrix", Linear Algebra Appl. 254:355-365
   (Q-Newton paper, arXiv:2405.00252, Eq. 2), in log space via a log-determinant. The seed
   code's ``compute_condition_number_upper_bound`` writes (1 - n/||A||_F)^n where the theorem
@@ -37,7 +37,6 @@ import scipy.sparse.linalg
 
 from qlsa_sim.errors import InputError
 
-LN10 = math.log(10.0)
 
 
 @dataclass(frozen=True)
@@ -426,6 +425,27 @@ def lanczos_extremes(matvec: Any, n: int, *, tol: float = 1e-6, max_matvecs: int
     return res
 
 
+def _checked_symv(matvec, dense, n: int, dt, seed: int):
+    """For a dense float array: one full product (gemv) checks the whole matrix (NaN/Inf anywhere gives a
+    non-finite product, and (H - sym_lower(H)) v0 != 0 exposes asymmetry), then BLAS symv does the rest.
+    Returns (matvec, v0, H v0), the last two None when there is no symv."""
+    symv = _symv_of(dense) if dense is not None else None
+    if symv is None:
+        return matvec, None, None
+    v0 = np.random.default_rng(seed).standard_normal(n)
+    v0 /= np.linalg.norm(v0)
+    full = matvec(v0)
+    if not np.isfinite(full).all():
+        raise InputError("matrix contains NaN or Inf")
+    hv0 = symv(v0)
+    diff = float(np.abs(full - hv0).max())
+    # gemv and symv round differently: allow ~10 sqrt(n) u (1.4e-6 = 12 u seen in float32 at n = 12560)
+    if diff > (1e-8 + 10 * math.sqrt(n) * float(np.finfo(dt).eps)) * max(float(np.abs(full).max()), 1e-300):
+        raise InputError(f"matrix is not symmetric (|H v - sym(H) v| = {diff:.3g} for a random v); "
+                         "symmetrize it first")
+    return symv, v0, hv0
+
+
 def kappa_lanczos(H_or_linear_operator: Any, eps: float = 0.0, *, psd: bool = True, tol: float = 1e-6,
                   max_matvecs: int = 60, rank: int | None = None, seed: int = 0,
                   low_end_budget: int = 60) -> SpectrumEstimate:
@@ -454,72 +474,68 @@ def kappa_lanczos(H_or_linear_operator: Any, eps: float = 0.0, *, psd: bool = Tr
     matvec, n, dense, dt = _matvec_of(H_or_linear_operator)
     if rank is not None and not 0 <= rank <= n:
         raise InputError(f"rank must be in [0, {n}], got {rank}")
-    v0 = hv0 = None
-    symv = _symv_of(dense) if dense is not None else None
-    if symv is not None:
-        # one full product (gemv) checks the whole matrix: NaN/Inf anywhere gives a non-finite
-        # product, and (H - sym_lower(H)) v0 != 0 exposes asymmetry; then symv for the rest
-        v0 = np.random.default_rng(seed).standard_normal(n)
-        v0 /= np.linalg.norm(v0)
-        full = matvec(v0)
-        if not np.isfinite(full).all():
-            raise InputError("matrix contains NaN or Inf")
-        hv0 = symv(v0)
-        diff = float(np.abs(full - hv0).max())
-        # gemv and symv round differently: allow ~10 sqrt(n) u (1.4e-6 = 12 u seen in float32 at n = 12560)
-        if diff > (1e-8 + 10 * math.sqrt(n) * float(np.finfo(dt).eps)) * max(float(np.abs(full).max()), 1e-300):
-            raise InputError(f"matrix is not symmetric (|H v - sym(H) v| = {diff:.3g} for a random v); "
-                             "symmetrize it first")
-        matvec = symv
-    u = float(np.finfo(dt).eps)
+    matvec, v0, hv0 = _checked_symv(matvec, dense, n, dt, seed)
+    run = dict(matvec=matvec, n=n, tol=tol, seed=seed, v0=v0, hv0=hv0)
     if psd:
-        dmin, dmax = math.inf, 0.0
-        if dense is not None:
-            diag = np.diagonal(dense)
-            if not np.isfinite(diag).all():
-                raise InputError("matrix contains NaN or Inf")
-            dmin, dmax = float(diag.min()), float(diag.max())
-            if dmin < -_singular_tol(n, dt, max(abs(dmax), abs(dmin))):
-                raise InputError(f"matrix is not positive semi-definite (diagonal entry {dmin:.3g} < 0); "
-                                 "pass psd=False")
-        # lambda_max >= max h_ii, so n u max h_ii is a (slightly stricter) singularity tolerance
-        stol = max(tol * eps, n * u * dmax)
-        if rank is not None and rank < n:
-            singular, note = True, f"singular: rank {rank} < n = {n} given; lambda_min = eps"
-            lmin_hi = 0.0
-        elif dmin <= stol:
-            singular, lmin_hi = True, max(dmin, 0.0)
-            note = (f"singular to tolerance: min diagonal {dmin:.3g} <= {stol:.3g} bounds lambda_min(H) "
-                    "(PSD); lambda_min = eps")
-        else:
-            singular = False
-        budget = max_matvecs if singular else max(max_matvecs, low_end_budget)
-        lz = lanczos_extremes(matvec, n, tol=tol, max_matvecs=budget, want="max" if singular else "both",
-                              seed=seed, v0=v0, hv0=hv0)
-        lmax = lz.theta_max
-        lmax_hi = lmax + min(lz.resid_max, lz.resid_max ** 2 / lz.gap_max if lz.gap_max > 0 else math.inf)
-        if singular:
-            lmin_h = 0.0
-        else:
-            lmin_hi = min(lz.theta_min, dmin)
-            lmin_h = max(lmin_hi, 0.0)
-            note = (f"low end: Lanczos Ritz value after {lz.matvecs} matvecs, "
-                    + ("converged" if lz.converged_min else "NOT converged (an upper bound on lambda_min, "
-                       "so kappa is a lower bound)"))
-        lmin = lmin_h + eps
-        kappa = math.inf if lmin <= 0 else (lmax + eps) / lmin
-        k_lo = (lmax + eps) / (lmin_hi + eps) if lmin_hi + eps > 0 else math.inf
-        k_hi = (lmax_hi + eps) / eps if eps > 0 else math.inf
-        if not lz.converged_max:
-            note += f"; lambda_max NOT converged in {lz.matvecs} matvecs"
-        return SpectrumEstimate(kappa=kappa, lambda_min=lmin, lambda_max=lmax + eps,
-                                method="lanczos(lambda_max)+psd-low-end", seconds=time.perf_counter() - t0,
-                                exact=False, kappa_lower=k_lo, kappa_upper=k_hi, matvecs=lz.matvecs, note=note)
-    lz = lanczos_extremes(matvec, n, tol=tol, max_matvecs=max(max_matvecs, low_end_budget), want="both", seed=seed,
-                          v0=v0, hv0=hv0)
+        return _kappa_psd(dense, eps, rank, dt, max_matvecs, low_end_budget, t0, run)
+    return _kappa_both_ends(dense, eps, max(max_matvecs, low_end_budget), t0, run)
+
+
+def _kappa_psd(dense, eps: float, rank: int | None, dt, max_matvecs: int, low_end_budget: int, t0: float,
+               run: dict) -> SpectrumEstimate:
+    """kappa of PSD H + eps I (see :func:`kappa_lanczos`, lambda_min rules 1-3)."""
+    n, tol, u = run["n"], run["tol"], float(np.finfo(dt).eps)
+    dmin, dmax = math.inf, 0.0
+    if dense is not None:
+        diag = np.diagonal(dense)
+        if not np.isfinite(diag).all():
+            raise InputError("matrix contains NaN or Inf")
+        dmin, dmax = float(diag.min()), float(diag.max())
+        if dmin < -_singular_tol(n, dt, max(abs(dmax), abs(dmin))):
+            raise InputError(f"matrix is not positive semi-definite (diagonal entry {dmin:.3g} < 0); "
+                             "pass psd=False")
+    # lambda_max >= max h_ii, so n u max h_ii is a (slightly stricter) singularity tolerance
+    stol = max(tol * eps, n * u * dmax)
+    if rank is not None and rank < n:
+        singular, note, lmin_hi = True, f"singular: rank {rank} < n = {n} given; lambda_min = eps", 0.0
+    elif dmin <= stol:
+        singular, lmin_hi = True, max(dmin, 0.0)
+        note = (f"singular to tolerance: min diagonal {dmin:.3g} <= {stol:.3g} bounds lambda_min(H) "
+                "(PSD); lambda_min = eps")
+    else:
+        singular = False
+    budget = max_matvecs if singular else max(max_matvecs, low_end_budget)
+    lz = lanczos_extremes(run["matvec"], n, tol=tol, max_matvecs=budget, want="max" if singular else "both",
+                          seed=run["seed"], v0=run["v0"], hv0=run["hv0"])
+    lmax = lz.theta_max
+    lmax_hi = lmax + min(lz.resid_max, lz.resid_max ** 2 / lz.gap_max if lz.gap_max > 0 else math.inf)
+    if singular:
+        lmin_h = 0.0
+    else:
+        lmin_hi = min(lz.theta_min, dmin)
+        lmin_h = max(lmin_hi, 0.0)
+        note = (f"low end: Lanczos Ritz value after {lz.matvecs} matvecs, "
+                + ("converged" if lz.converged_min else "NOT converged (an upper bound on lambda_min, "
+                   "so kappa is a lower bound)"))
+    lmin = lmin_h + eps
+    kappa = math.inf if lmin <= 0 else (lmax + eps) / lmin
+    k_lo = (lmax + eps) / (lmin_hi + eps) if lmin_hi + eps > 0 else math.inf
+    k_hi = (lmax_hi + eps) / eps if eps > 0 else math.inf
+    if not lz.converged_max:
+        note += f"; lambda_max NOT converged in {lz.matvecs} matvecs"
+    return SpectrumEstimate(kappa=kappa, lambda_min=lmin, lambda_max=lmax + eps,
+                            method="lanczos(lambda_max)+psd-low-end", seconds=time.perf_counter() - t0,
+                            exact=False, kappa_lower=k_lo, kappa_upper=k_hi, matvecs=lz.matvecs, note=note)
+
+
+def _kappa_both_ends(dense, eps: float, budget: int, t0: float, run: dict) -> SpectrumEstimate:
+    """kappa of (possibly indefinite) H + eps I: both ends by Lanczos, min|lambda| by shift-invert if they
+    straddle 0 (see :func:`kappa_lanczos`)."""
+    n = run["n"]
+    lz = lanczos_extremes(run["matvec"], n, tol=run["tol"], max_matvecs=budget, want="both", seed=run["seed"],
+                          v0=run["v0"], hv0=run["hv0"])
     lo, hi = lz.theta_min + eps, lz.theta_max + eps
     note = "both ends by Lanczos" + ("" if lz.converged_min and lz.converged_max else " (not all converged)")
-    matvecs = lz.matvecs
     if lo > 0 or hi < 0:
         kappa = max(abs(lo), abs(hi)) / min(abs(lo), abs(hi))
         method = "lanczos(both ends)"
@@ -533,70 +549,4 @@ def kappa_lanczos(H_or_linear_operator: Any, eps: float = 0.0, *, psd: bool = Tr
         method = "lanczos(both ends) + shift-invert(min|lambda|)"
         note += "; indefinite: min|lambda| by shift-invert at 0 (one LU factorization)"
     return SpectrumEstimate(kappa=kappa, lambda_min=lo, lambda_max=hi, method=method,
-                            seconds=time.perf_counter() - t0, exact=False, matvecs=matvecs, note=note)
-
-
-# ----------------------------------------------------------------------------- Merikoski bound
-
-def merikoski_log10_from_parts(n: int, log_abs_det: float, norm_term: float, form: str = "general") -> float:
-    """log10 of the Merikoski et al. 1997 bound from its parts (natural-log determinant).
-
-    general (any nonsingular A, norm_term = ||A||_F):
-        kappa <= sqrt((1 + x) / (1 - x)),  x = sqrt(1 - (n / ||A||_F^2)^n |det A|^2)
-    trace (A symmetric positive definite, norm_term = tr A):
-        kappa <= (1 + y) / (1 - y),        y = sqrt(1 - (n / tr A)^n det A)
-    (the general bound applied to A^(1/2): kappa(A) = kappa(A^(1/2))^2, ||A^(1/2)||_F^2 = tr A;
-    much tighter for PD matrices).
-    With t = 1 - x^2 (resp. 1 - y^2): sqrt((1+x)/(1-x)) = (1+x)/sqrt(t) and (1+y)/(1-y) = (1+y)^2/t,
-    evaluated from log t = n ln n - n ln(norm^2 or tr) + (2 or 1) ln|det|, so nothing overflows.
-    Both are tight for n = 2. Returns +inf for a singular matrix (log|det| = -inf).
-    """
-    if form not in ("general", "trace"):
-        raise InputError(f"unknown Merikoski form {form!r}; known: general, trace")
-    if math.isinf(log_abs_det) and log_abs_det < 0:
-        return math.inf
-    if not norm_term > 0:
-        raise InputError(f"norm term must be > 0, got {norm_term}")
-    if form == "general":
-        log_t = n * math.log(n) - n * math.log(norm_term ** 2) + 2.0 * log_abs_det
-    else:
-        log_t = n * math.log(n) - n * math.log(norm_term) + log_abs_det
-    log_t = min(log_t, 0.0)  # t <= 1 by the AM-GM inequality; clip rounding
-    x = math.sqrt(-math.expm1(log_t)) if log_t > -80 else 1.0
-    if form == "general":
-        return (math.log1p(x) - 0.5 * log_t) / LN10
-    return (2.0 * math.log1p(x) - log_t) / LN10
-
-
-def merikoski_log10_bound(H: Any, *, form: str = "general") -> float:
-    """log10 of the Merikoski upper bound on kappa_2(H) (paper Eq. 2), via a log-determinant.
-
-    The plain formula overflows float64 for n >~ 100 (design.md), hence log space. The
-    log-determinant comes from a Cholesky factorization when H has a positive diagonal (half the
-    flops of LU), else from LU (``numpy.linalg.slogdet``). ``form="trace"`` needs H positive
-    definite (InputError otherwise); a singular H gives +inf.
-    """
-    if form not in ("general", "trace"):
-        raise InputError(f"unknown Merikoski form {form!r}; known: general, trace")
-    A = _as_array(H)
-    check_symmetric(A, name="merikoski_log10_bound input")
-    n = A.shape[0]
-    A = A.astype(np.float64, copy=False)
-    logdet, sign = None, 0.0
-    if (np.diagonal(A) > 0).all():
-        try:
-            c, _ = scipy.linalg.cho_factor(A, lower=True, check_finite=False)
-            logdet, sign = 2.0 * float(np.log(np.diagonal(c)).sum()), 1.0
-        except np.linalg.LinAlgError:
-            logdet = None
-    if logdet is None:
-        sign, logdet = np.linalg.slogdet(A)
-        sign, logdet = float(sign), float(logdet)
-        if sign == 0.0:
-            return math.inf
-        if form == "trace":
-            raise InputError("trace form of the Merikoski bound needs a positive definite matrix "
-                             "(Cholesky failed); use form='general'")
-    if form == "general":
-        return merikoski_log10_from_parts(n, logdet, float(np.linalg.norm(A, "fro")), "general")
-    return merikoski_log10_from_parts(n, logdet, float(np.trace(A)), "trace")
+                            seconds=time.perf_counter() - t0, exact=False, matvecs=lz.matvecs, note=note)

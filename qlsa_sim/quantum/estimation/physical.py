@@ -291,12 +291,22 @@ def _bev_citations(p_src: str, cycle_src: str) -> tuple[tuple[str, str], ...]:
 
 
 def _builtin_profiles() -> dict[str, Profile]:
+    atto = _get_gate_time_profile("attosecond")
+    idealized = IdealizedProfile(
+        "idealized-attosecond",
+        atto.gate_time_s,
+        "IDEALIZED logical machine: 1 as per logical gate (the seed paper's assumption), no error correction, "
+        "no physical qubits -- not a physical device",
+        (("gate_time_s", atto.citation + " (qlsa_sim hardware profile 'attosecond')"),),
+    )
+    return {p.name: p for p in (idealized, *_gidney_fowler_profiles(), *_beverland_profiles())}
+
+
+def _gidney_fowler_profiles() -> list[PhysicalProfile]:
     from qualtran.surface_code import PhysicalParameters
 
     gf = PhysicalParameters.make_gidney_fowler()
     gf_opt = PhysicalParameters.make_gidney_fowler(optimistic_err_rate=True)
-    bev = PhysicalParameters.make_beverland_et_al("superconducting")
-    bev_opt = PhysicalParameters.make_beverland_et_al("superconducting", optimistic_err_rate=True)
     gf_src = (
         "Gidney & Fowler, Quantum 3, 135 (2019), arXiv:1812.01238, as encoded in qualtran "
         "PhysicalParameters.make_gidney_fowler{opt} (p = {p:g}, cycle 1 us)"
@@ -307,24 +317,7 @@ def _builtin_profiles() -> dict[str, Profile]:
         "Fowler et al., PRA 86, 032324 (2012), arXiv:1208.0928 (surface code); qualtran "
         "PhysicalParameters.make_gidney_fowler (cycle_time_us = 1.0)"
     )
-    bev_src = (
-        "Beverland et al. 2022, arXiv:2211.07629, superconducting ('{tag}', {kind} error rate: 50 ns gates, 100 ns "
-        "measurement, p = {p:g}; Azure QRE qubit_gate_ns_{tag2}), as encoded in qualtran "
-        "PhysicalParameters.make_beverland_et_al('superconducting'{opt})"
-    )
-    bev_cycle = (
-        "qualtran PhysicalParameters.make_beverland_et_al('superconducting'): cycle = 4 t_gate + 2 t_meas = "
-        "4 x 50 ns + 2 x 100 ns = 400 ns (Beverland et al. 2022, arXiv:2211.07629, gate-based surface-code cycle)"
-    )
-    atto = _get_gate_time_profile("attosecond")
-    profiles: list[Profile] = [
-        IdealizedProfile(
-            "idealized-attosecond",
-            atto.gate_time_s,
-            "IDEALIZED logical machine: 1 as per logical gate (the seed paper's assumption), no error correction, "
-            "no physical qubits -- not a physical device",
-            (("gate_time_s", atto.citation + " (qlsa_sim hardware profile 'attosecond')"),),
-        ),
+    return [
         PhysicalProfile(
             "surface-p1e-3-1us",
             gf.physical_error,
@@ -358,6 +351,24 @@ def _builtin_profiles() -> dict[str, Profile]:
                 "syndrome measurement -- an optimistic bound, not a published cycle time",
             ),
         ),
+    ]
+
+
+def _beverland_profiles() -> list[PhysicalProfile]:
+    from qualtran.surface_code import PhysicalParameters
+
+    bev = PhysicalParameters.make_beverland_et_al("superconducting")
+    bev_opt = PhysicalParameters.make_beverland_et_al("superconducting", optimistic_err_rate=True)
+    bev_src = (
+        "Beverland et al. 2022, arXiv:2211.07629, superconducting ('{tag}', {kind} error rate: 50 ns gates, 100 ns "
+        "measurement, p = {p:g}; Azure QRE qubit_gate_ns_{tag2}), as encoded in qualtran "
+        "PhysicalParameters.make_beverland_et_al('superconducting'{opt})"
+    )
+    bev_cycle = (
+        "qualtran PhysicalParameters.make_beverland_et_al('superconducting'): cycle = 4 t_gate + 2 t_meas = "
+        "4 x 50 ns + 2 x 100 ns = 400 ns (Beverland et al. 2022, arXiv:2211.07629, gate-based surface-code cycle)"
+    )
+    return [
         PhysicalProfile(
             "beverland-p1e-3-400ns",
             bev.physical_error,
@@ -385,7 +396,6 @@ def _builtin_profiles() -> dict[str, Profile]:
             ),
         ),
     ]
-    return {p.name: p for p in profiles}
 
 
 @lru_cache(maxsize=1)
