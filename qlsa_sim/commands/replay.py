@@ -20,6 +20,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--density-tol", type=float, default=0.0)
     p.add_argument("--kappa-method", default="auto", help="auto | exact | lanczos")
     p.add_argument("--quantum-model", default="eq4", help="eq4 (paper Eq. 4, fitted) | resources (estimator)")
+    p.add_argument("--eq4-sizes", choices=("trace", "profile"), default="trace",
+                   help="Eq. 4 fitted to the resource model at this trace's block sizes (trace, default: its "
+                        "ln(n/eps) cannot follow the counted cost across sizes) or as fitted in the profile")
     p.add_argument("--no-measure", action="store_true", help="do not time a real dense solve per block")
     p.add_argument("--save-features", action="store_true", help="write features back into the manifest")
     add_quiet(p)
@@ -38,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     plan = plan_replay(args.trace)  # validates the manifest before any work
     profile = load_profile(args.calibration)
+    if args.quantum_model == "eq4" and args.eq4_sizes == "trace":
+        from qlsa_sim.cost.calibrate import refit_eq4
+
+        profile = refit_eq4(profile, plan.block_sizes)
     features = FeatureConfig(reg_eps=args.reg_eps, reg_relative=args.reg_relative, density_tol=args.density_tol,
                              kappa_method=args.kappa_method, psd=plan.meta.psd)
     cfg = ReplayConfig(SchedulePolicy(features, args.quantum_model), measure_classical=not args.no_measure)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from qlsa_sim.commands.options import add_quiet, seeds
+from qlsa_sim.commands.options import add_quiet, names_list, seeds
 
 SCALE_HELP = ("smoke: digits + a one-layer GPT, a few steps (about a minute); default: Fashion-MNIST 14x14 "
               "MLP 196-16-10 + a 2-layer width-16 GPT (under 45 minutes on 2 cores); paper: 784-16-10 on 28x28 "
@@ -19,8 +19,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", default="analysis/reproduce", help="output folder (default analysis/reproduce)")
     p.add_argument("--calibration", metavar="FILE",
                    help="calibration profile JSON (default: reuse <out>/calibration.json, else calibrate here quickly)")
-    p.add_argument("--seeds", type=seeds, default=(0,), help="Table 1 seeds, comma-separated (default 0)")
+    p.add_argument("--seeds", type=seeds, help="Table 1 seeds, comma-separated (default: 0,1 smoke; 0-4 default; "
+                                                "0,1,2 paper)")
     p.add_argument("--data-dir", help="directory with the Fashion-MNIST IDX files (default: the Debian package's)")
+    p.add_argument("--tasks", type=names_list, default=("dnn", "gpt"), help="workloads of Table 1: dnn,gpt (default)")
+    p.add_argument("--no-sweeps", dest="sweeps", action="store_false",
+                   help="skip the DNN sweeps (Figs. 2(b), 2(d), 2(g); claims C4, C5)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="continue interrupted runs")
     g.add_argument("--overwrite", action="store_true", help="redo every run (and the calibration)")
@@ -34,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from qlsa_sim.experiments.reproduce import ReproduceConfig, reproduce
 
     config = ReproduceConfig(scale=args.scale, out_dir=args.out, calibration=args.calibration, resume=args.resume,
-                             overwrite=args.overwrite, seeds=tuple(args.seeds))
+                             overwrite=args.overwrite, seeds=tuple(args.seeds) if args.seeds else None,
+                             tasks=tuple(args.tasks), sweeps=args.sweeps)
     if args.data_dir:
         config = replace(config, dnn=replace(config.dnn, data_dir=args.data_dir))
     outs = reproduce(config, progress=not args.quiet)

@@ -57,14 +57,16 @@ class ClassicalFit:
 
 @dataclass(frozen=True)
 class QuantumFit:
-    """Paper Eq. 4 fitted to the resource model: the model, R^2 (raw and log10 seconds), how it was fitted,
-    and the fitted grid (one dict per point: n, kappa, density, nnz_per_row, x, seconds)."""
+    """Paper Eq. 4 fitted to the resource model: the model, R^2 (raw and log10 seconds) of the fit on its grid,
+    how it was fitted, the grid (one dict per point: n, kappa, density, nnz_per_row, x, seconds), and the fit's
+    error per size n (``error_by_n``: median, min and max of Eq. 4 / resource-model seconds over the grid)."""
 
     model: QuantumEq4Model
     r2: float = math.nan
     r2_log: float = math.nan
     rule: str = "given"
     grid: tuple[dict, ...] = field(default=(), repr=False, compare=False, hash=False)
+    error_by_n: tuple[dict, ...] = field(default=(), compare=False, hash=False)  # Eq. 4 / resource model per n
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ class CalibrationProfile:
                             "quantum": {"model": "q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4)", "modeled": True,
                                         "q1": self.eq4.model.q1, "q2": self.eq4.model.q2, "r2": self.eq4.r2,
                                         "r2_log": self.eq4.r2_log, "fit": self.eq4.rule,
-                                        "resource_model": _resource_json(self.resources), "grid": list(self.eq4.grid)}})
+                                        "resource_model": _resource_json(self.resources),
+                                        "error_by_n": list(self.eq4.error_by_n), "grid": list(self.eq4.grid)}})
 
     def identity(self) -> dict:
         """Path and content hash of the profile (what a trace or a run was made with)."""
@@ -238,6 +241,7 @@ class QuantumSection(_R2):
     fit: str = "relative"
     resource_model: ResourceSection
     grid: list[dict] = []
+    error_by_n: list[dict] = []
 
 
 class ClassicalSection(_Strict):
@@ -319,7 +323,7 @@ def profile_from_json(raw: Any, *, path: str = "<memory>") -> CalibrationProfile
     resources = QuantumResourceModel(rs.precision, rs.preset, rs.hardware, rs.basis, rs.include_state_prep,
                                      rs.include_readout, rs.encoding)
     eq4 = QuantumFit(QuantumEq4Model(f.quantum.q1, f.quantum.q2, rs.precision, rs.preset, rs.hardware),
-                     f.quantum.r2, f.quantum.r2_log, f.quantum.fit, tuple(f.quantum.grid))
+                     f.quantum.r2, f.quantum.r2_log, f.quantum.fit, tuple(f.quantum.grid), tuple(f.quantum.error_by_n))
     return CalibrationProfile(classical, eq4, resources, measured=f.classical.measured,
                               source=f.source or ("measured here" if f.classical.measured else "given"),
                               created=f.created, threads=f.classical.threads, repeats=f.classical.repeats,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from qlsa_sim.cost.models import SecondsFn, seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.core.names import Solver
+from qlsa_sim.linalg.features import MatrixFeatures
 
 KAPPA_RANGE = (1.0, 1e8)
 DENSITY_RANGE = (1e-4, 1.0)
@@ -49,3 +51,32 @@ def break_even_kappa(quantum: SecondsFn, classical: SecondsFn, n: int, density: 
         if quantum(n, k, density) >= classical(n, k, density):
             return float(k)
     return math.inf
+
+
+def with_kappa(f: MatrixFeatures, kappa: float) -> MatrixFeatures:
+    """The block ``f`` with its condition number set to ``kappa`` (lambda_min = lambda_max / kappa), its size,
+    sparsity, entries and Frobenius norm kept: the block's own encodings priced at another kappa. The factor
+    form is dropped (its shift fixes lambda_min)."""
+    return replace(f, kappa=float(kappa), lambda_min=f.lambda_max / float(kappa), factor_rank=None,
+                   factor_frobenius_sq=None, factor_scale=None)
+
+
+def break_even_kappa_of_block(f: MatrixFeatures, quantum, classical: Sequence, *, kappa_max: float = 1e16,
+                              decades_tol: float = 0.05) -> float:
+    """The smallest kappa (to ``decades_tol`` decades, by bisection in log kappa) at which the QLSA priced by
+    ``quantum`` on the block ``f`` (:func:`with_kappa`) is no longer cheaper than the best of the ``classical``
+    models that apply; inf if it stays cheaper up to ``kappa_max``, 1 if it never is. MODELED."""
+    def quantum_dearer(k: float) -> bool:
+        g = with_kappa(f, k)
+        best = min(m.estimate(g).seconds for m in classical if m.applies(g))
+        return quantum.estimate(g).seconds >= best
+
+    lo, hi = 0.0, math.log10(kappa_max)
+    if quantum_dearer(1.0):
+        return 1.0
+    if not quantum_dearer(kappa_max):
+        return math.inf
+    while hi - lo > decades_tol:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if quantum_dearer(10 ** mid) else (mid, hi)
+    return float(10 ** hi)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qlsa_sim.cost.calibrate import calibrate
+from qlsa_sim.cost.calibrate import calibrate, refit_eq4
 from qlsa_sim.cost.profile import load_profile, save_profile
 from qlsa_sim.curvature.compute import CurvatureConfig
 from qlsa_sim.experiments.replay_outputs import ReplayOutputs, write_replay_report
@@ -49,15 +49,17 @@ def run_demo(root: str | Path = ".", *, dataset: str = "fashion-mnist", data_dir
                  overwrite=True, progress=progress)
     say(f"[2/4] calibrating this machine (timed Cholesky, LU, CG, Woodbury solves; Eq. 4 fit) -> {calib}")
     profile = load_profile(save_profile(calibrate(progress=progress, sizes=CALIBRATION_SIZES), calib))
-    features = FeatureConfig(psd=TraceReader(trace).meta.psd)
+    reader = TraceReader(trace)
+    features = FeatureConfig(psd=reader.meta.psd)
     outs = {}
     for i, model in enumerate(("eq4", "resources")):
         dest = out if model == "eq4" else Path(f"{out}-resources")
         say(f"[{3 + i}/4] replaying the trace with the QLSA priced by "
             f"{'paper Eq. 4 (fitted)' if model == 'eq4' else 'the resource estimator'} -> {dest}")
-        df = replay(trace, profile, ReplayConfig(SchedulePolicy(features, model), measure_classical=model == "eq4"),
+        prof = refit_eq4(profile, sorted({int(r["n"]) for r in reader.rows})) if model == "eq4" else profile
+        df = replay(trace, prof, ReplayConfig(SchedulePolicy(features, model), measure_classical=model == "eq4"),
                     progress=progress)
         if model == "eq4":
             write_features_to_manifest(trace, df)
-        outs[model] = write_replay_report(df, profile, dest, quantum_model=model, trace_label=f"{run} ({dataset})")
+        outs[model] = write_replay_report(df, prof, dest, quantum_model=model, trace_label=f"{run} ({dataset})")
     return DemoOutputs(trace, calib, outs["eq4"], outs["resources"], arch, time.perf_counter() - t0)

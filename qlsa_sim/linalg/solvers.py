@@ -189,8 +189,13 @@ def solve_with(solver: str, A: np.ndarray, g: np.ndarray, *, factor: np.ndarray 
     raise InputError(f"unknown classical solver {solver!r}; known: cholesky, lu, cg, woodbury")
 
 
-def exact_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool) -> np.ndarray:
-    """The reference solution: Cholesky if ``A`` is positive definite (falling back to LU if it fails), else LU."""
+def exact_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool, *, factor: np.ndarray | None = None,
+                scale: float = 1.0, eps: float = 0.0) -> np.ndarray:
+    """The reference solution: Woodbury on ``A = scale factor factor^T + eps I`` when the factor is given (exact
+    in exact arithmetic, O(n r^2)), else Cholesky if ``A`` is positive definite (falling back to LU if it
+    fails), else LU."""
+    if factor is not None and eps > 0:
+        return woodbury_solve(factor, g, eps, scale=scale)
     if positive_definite:
         try:
             return cholesky_solve(A, g)

@@ -135,13 +135,27 @@ class BlockDecision:
 #: Feature columns of a decision row (``MatrixFeatures`` fields, without its timings).
 FEATURE_COLUMNS = ("n", "nnz", "density", "density_tol", "max_nnz_per_row", "max_abs_entry", "reg_eps", "kappa",
                    "lambda_min", "lambda_max", "kappa_method", "kappa_exact", "positive_definite", "symmetric",
-                   "factor_rank")
+                   "factor_rank", "frobenius_norm", "factor_frobenius_sq", "factor_scale")
+
+
+def features_from_row(row: dict) -> MatrixFeatures:
+    """The block's features back from a decision row (``FEATURE_COLUMNS``; e.g. to price it again)."""
+    def opt(v, cast):
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else cast(v)
+
+    kw = {k: row[k] for k in FEATURE_COLUMNS}
+    kw.update(factor_rank=opt(kw["factor_rank"], int), factor_frobenius_sq=opt(kw["factor_frobenius_sq"], float),
+              factor_scale=opt(kw["factor_scale"], float), n=int(kw["n"]), nnz=int(kw["nnz"]),
+              max_nnz_per_row=int(kw["max_nnz_per_row"]), kappa_exact=bool(kw["kappa_exact"]),
+              positive_definite=bool(kw["positive_definite"]), symmetric=bool(kw["symmetric"]))
+    return MatrixFeatures(**kw, kappa_seconds=float(row.get("kappa_measured_s", 0.0)),
+                          seconds=float(row.get("features_measured_s", 0.0)))
 
 
 #: Counts of the QLSA's chosen encoding in a decision row (``quantum_<key>``; MODELED): Toffoli-class gates,
 #: bare T gates (Toffolis excluded), rotations, Clifford gates and their T-equivalent total, logical qubits.
-QUANTUM_COUNTS = ("kappa_eff", "alpha", "queries", "toffoli", "t_count", "rotations", "clifford", "t_equivalent",
-                  "logical_qubits")
+QUANTUM_COUNTS = ("kappa_eff", "alpha", "queries", "toffoli", "t_count", "rotations", "clifford", "measurements",
+                  "t_equivalent", "logical_qubits")
 
 
 def _quantum_details(q: CostEstimate) -> dict:

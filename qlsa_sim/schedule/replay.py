@@ -115,6 +115,11 @@ class ReplayPlan:
     tasks: tuple[FileTask, ...]
     order: Mapping[str, tuple[int, int]] = field(repr=False)  # id -> (step, manifest index)
 
+    @property
+    def block_sizes(self) -> tuple[int, ...]:
+        """The distinct block sizes n of the trace (from the manifest)."""
+        return tuple(sorted({int(r["n"]) for t in self.tasks for r in t.rows}))
+
 
 def plan_replay(trace_dir: str | Any, *, verify: bool = True, strict: bool = False) -> ReplayPlan:
     """One :class:`FileTask` per snapshot file, in manifest order (the driver reads only the manifest)."""

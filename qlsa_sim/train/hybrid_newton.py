@@ -405,7 +405,7 @@ class HybridNewton(torch.optim.Optimizer):
         fallback, measured, rel_err, extra = "", math.nan, math.nan, {}
         tu = time.perf_counter()
         if d.chosen.is_quantum:
-            x_exact = exact_solve(A, g, f.positive_definite)
+            x_exact = exact_solve(A, g, f.positive_definite, factor=sb.factor, scale=sb.scale, eps=f.reg_eps)
             x, extra = self._emulate_qlsa(A, g, f, x_exact)
             nx = float(np.linalg.norm(x_exact))
             rel_err = float(np.linalg.norm(x - x_exact)) / nx if nx > 0 else 0.0

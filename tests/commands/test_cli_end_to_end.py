@@ -47,7 +47,13 @@ def test_end_to_end_tables_have_the_right_contents(pipeline):
         np.testing.assert_allclose(dec[f"{solver}_modeled_s"], c1 * dec["n"].astype(float) ** 3 + c2, rtol=1e-12)
     # CG applies (SPD blocks), Woodbury does not (dense storage)
     assert dec["cg_modeled_s"].notna().all() and dec["woodbury_modeled_s"].isna().all()
-    q1, q2, eps = prof["quantum"]["q1"], prof["quantum"]["q2"], prof["quantum"]["resource_model"]["precision"]
+    # paper Eq. 4 as refitted at the trace's block sizes (replay's default, --eq4-sizes trace)
+    from qlsa_sim.cost.calibrate import refit_eq4
+    from qlsa_sim.cost.profile import load_profile
+
+    m = refit_eq4(load_profile(cal), sorted(set(dec["n"]))).eq4.model
+    q1, q2, eps = m.q1, m.q2, m.precision
+    assert q1 != prof["quantum"]["q1"]
     x = dec["density"] * dec["kappa"] * np.log(dec["n"] / eps)
     np.testing.assert_allclose(dec["quantum_modeled_s"], q1 * x + q2, rtol=1e-9)
     # decisions: the cheapest estimate, and kappa of H + eps I >= 1 with lambda_min >= eps (PSD blocks)

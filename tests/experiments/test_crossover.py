@@ -37,7 +37,10 @@ def test_resource_map_draws_blocks_at_kappa_eff(tmp_path, monkeypatch):
         return real(grids, kappas, dens, n, points, out_stem, **kw)
 
     monkeypatch.setattr(replay_outputs, "plot_crossover", spy)
-    profile = load_profile(ROOT / "calibration" / "example-2core.json")
+    from dataclasses import replace
+
+    base = load_profile(ROOT / "calibration" / "example-2core.json")  # sparse access: alpha = s max|A_ij|
+    profile = replace(base, resources=replace(base.resources, encoding="sparse"))
     dec = replay(ROOT / "hessian_traces" / "example-digits", profile,
                  ReplayConfig(SchedulePolicy(quantum_model="resources")), progress=False)
     replay_outputs.write_replay_report(dec, profile, tmp_path, quantum_model="resources", trace_label="example")
@@ -66,3 +69,21 @@ def test_grids_against_the_cost_models_point_by_point():
     # break-even kappa: the QLSA is cheaper below it, not above (on its grid of 321 points per 16 decades)
     be = break_even_kappa(lambda n, k, d: 1e-3 * k, lambda n, k, d: 1.0, 100, 0.5)
     assert 1e3 <= be <= 1e3 * 10 ** (16 / 320)
+
+
+def test_blocks_are_drawn_at_the_kappa_eff_of_their_chosen_encoding(tmp_path, monkeypatch):
+    drawn = {}
+    real = replay_outputs.plot_crossover
+
+    def spy(grids, kappas, dens, n, points, out_stem, **kw):
+        drawn.update(points=points.copy())
+        return real(grids, kappas, dens, n, points, out_stem, **kw)
+
+    monkeypatch.setattr(replay_outputs, "plot_crossover", spy)
+    profile = load_profile(ROOT / "calibration" / "example-2core.json")
+    assert profile.resources.encoding == "cheapest"
+    dec = replay(ROOT / "hessian_traces" / "example-digits", profile,
+                 ReplayConfig(SchedulePolicy(quantum_model="resources")), progress=False)
+    replay_outputs.write_replay_report(dec, profile, tmp_path, quantum_model="resources", trace_label="example")
+    np.testing.assert_array_equal(drawn["points"]["kappa"], dec["quantum_kappa_eff"])
+    assert set(dec["quantum_encoding"]) <= {"sparse", "dense", "dense_qroam", "factor", "factor_qroam"}

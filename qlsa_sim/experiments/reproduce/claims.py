@@ -4,7 +4,7 @@ with the measurement it rests on and the verdict (holds / partly / does not hold
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,8 +12,9 @@ import pandas as pd
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError
 from qlsa_sim.experiments.evolution import KAPPA_DROP, SPARSITY_DROP
-from qlsa_sim.report.tables import fmt_sig
+from qlsa_sim.experiments.reproduce.intervals import Interval, above, at_least, clearly_below, not_worse
 from qlsa_sim.experiments.reproduce.settings import PAPER_SPEEDUP, TASK_TITLES, TASKS, VERDICTS
+from qlsa_sim.report.tables import fmt_sig
 
 
 @dataclass(frozen=True)
@@ -33,80 +34,99 @@ class Claim:
             raise InputError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
 
-def _speedup(base: Mapping, cand: Mapping) -> tuple[float, str]:
-    """End-to-end speedup of ``cand`` over ``base`` (measured + modeled seconds): time to target
-    when both reached it, else the per-step ratio (said so)."""
-    if not base or not cand:
-        return math.nan, "n/a"
-    if base["reached"] and cand["reached"] and cand["total_s"] > 0:
-        return base["total_s"] / cand["total_s"], "time to target"
-    b, c = base["total_s"] / max(base["steps_run"], 1), cand["total_s"] / max(cand["steps_run"], 1)
-    return (b / c if c > 0 else math.nan), "per step (target not reached by both)"
+def seed_speedups(base: Mapping, cand: Mapping) -> tuple[list[float], list[float], list[float]]:
+    """Per seed (runs paired by seed): the time-to-target ratio (NaN unless both reached the target), the
+    per-step ratio, and the end-to-end speedup, the smaller of the two (measured + modeled seconds)."""
+    t2t, per, e2e = [], [], []
+    for seed, c in cand["by_seed"].items():
+        b = base["by_seed"].get(seed)
+        if b is None:
+            continue
+        t = b.total_s / c.total_s if (b.reached and c.reached and c.total_s > 0) else math.nan
+        ps = ((b.total_s / b.steps_run) / (c.total_s / c.steps_run)
+              if b.steps_run and c.steps_run and c.total_s > 0 else math.nan)
+        t2t.append(t)
+        per.append(ps)
+        finite = [v for v in (t, ps) if math.isfinite(v)]
+        e2e.append(min(finite) if finite else math.nan)
+    return t2t, per, e2e
 
 
-def _speed_verdict(e2e: Sequence[float], solve: Sequence[float]) -> str:
-    e = [v for v in e2e if math.isfinite(v)]
-    s = [v for v in solve if math.isfinite(v)]
-    if e and max(e) >= PAPER_SPEEDUP:
-        return "holds"
-    if (e and max(e) > 1.1) or (s and max(s) >= PAPER_SPEEDUP):
-        return "partly"
-    return "does not hold"
+def seed_quality_gain(base: Mapping, cand: Mapping, task: str) -> Interval:
+    """Candidate minus baseline in final quality per seed, larger = better for the candidate: held-out accuracy
+    (DNN), or minus the held-out loss (GPT)."""
+    diffs = []
+    for seed, c in cand["by_seed"].items():
+        b = base["by_seed"].get(seed)
+        if b is not None:
+            diffs.append(c.final_test_accuracy - b.final_test_accuracy if task == "dnn"
+                         else b.final_test_loss - c.final_test_loss)
+    return Interval.of(diffs)
+
+
+def quality_tolerance(base: Mapping, task: str) -> float:
+    """What counts as 'not compromising' quality: 1 accuracy point (DNN), 1% of the baseline's loss (GPT)."""
+    return 0.01 if task == "dnn" else 0.01 * abs(base["final_test_loss"].mean)
 
 
 def _x(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.3g}x"
 
 
-#: C1-C3: (id, baseline run, candidate run, the claim, solve-table strategy, speedup column, readout).
+#: C1-C3: (id, baseline run, candidate run, the claim, (solve-table block set, strategy, speedup column), readout).
 SPEED_CLAIMS = (
     ("C1", "newton-lu", "q-newton-vs-lu",
      "Q-Newton reduces training time by up to 90% (up to 10x) compared with classical Newton (dense LU), "
-     "without compromising accuracy", "Q-Newton hybrid (QLSA vs dense LU; the paper's scheduler)", "speedup_vs_lu",
-     False),
+     "without compromising accuracy [the paper's setting: its Eq. 4, attosecond gates]",
+     ("q-newton-eq4", "Q-Newton hybrid (QLSA vs dense LU; the paper's scheduler)", "speedup_vs_lu"), False),
     ("C2", "newton-best-classical", "q-newton",
-     "The same speedup holds with the best classical solver (Cholesky / CG / LU, cheapest per block) "
-     "instead of dense LU [our check]", "Q-Newton hybrid (QLSA vs best classical)", "speedup_vs_best_classical", False),
+     "The same speedup holds against the best classical solver (Cholesky / CG / Woodbury / LU, cheapest per "
+     "block) with the QLSA priced by its counted gates (cheapest block encoding) [our check]",
+     ("q-newton", "Q-Newton hybrid (QLSA vs best classical)", "speedup_vs_best_classical"), False),
     ("C3", "newton-best-classical", "q-newton-readout",
      "The speedup survives reading the solution out (tomography copies, resource model) [our check]",
-     "Q-Newton incl. readout (vs best classical)", "speedup_vs_best_classical", True),
+     ("q-newton-readout", "Q-Newton incl. readout (vs best classical)", "speedup_vs_best_classical"), True),
 )
 
 
-def _solve_speed(solve: pd.DataFrame, task: str, strategy: str, col: str) -> float:
+def _solve_speed(solve: pd.DataFrame, task: str, where: tuple[str, str, str]) -> float:
+    blocks_of, strategy, col = where
     if solve.empty:
         return math.nan
-    r = solve[(solve["task"] == TASK_TITLES[task]) & (solve["strategy"] == strategy)]
+    r = solve[(solve["task"] == TASK_TITLES[task]) & (solve["blocks_of"] == blocks_of) & (solve["strategy"] == strategy)]
     return float(r[col].iloc[0]) if len(r) else math.nan
 
 
 def claim_speedup(spec: tuple, agg: Mapping[str, Mapping[str, Mapping]], solve: pd.DataFrame) -> Claim:
-    """C1-C3: the end-to-end speedup (the smaller of time-to-target and per-step ratios) and the solve-only one."""
-    cid, base, cand, text, strat, col, readout = spec
-    parts, e2e, sol = [], [], []
+    """C1-C3: the end-to-end speedup over seeds (per seed the smaller of time-to-target and per-step ratios; a
+    95% interval of the geometric mean), the quality it costs, and the modeled solve-only speedup."""
+    cid, base, cand, text, where, readout = spec
+    parts, holds, partly = [], [], []
     for task in TASKS:
         a = agg.get(task, {})
-        sp, how = _speedup(a.get(base), a.get(cand))
-        ss = _solve_speed(solve, task, strat, col)
-        sol.append(ss)
+        ss = _solve_speed(solve, task, where)
         if not (a.get(cand) and a.get(base)):
             continue
         b_, c_ = a[base], a[cand]
-        acc = (f"final accuracy {c_['final_test_accuracy']:.3f} vs {b_['final_test_accuracy']:.3f}" if task == "dnn"
-               else f"final test loss {c_['final_test_loss']:.3f} vs {b_['final_test_loss']:.3f}")
-        qf = f", QLSA share {c_['quantum_fraction']:.0%}" if readout else ""
-        per = ((b_["total_s"] / b_["steps_run"]) / (c_["total_s"] / c_["steps_run"])
-               if b_["steps_run"] and c_["steps_run"] and c_["total_s"] > 0 else math.nan)
-        finite = [v for v in (sp, per) if math.isfinite(v)]
-        e2e.append(min(finite) if finite else math.nan)  # conservative: per step and to the target
-        parts.append(f"{TASK_TITLES[task]}: end-to-end {_x(e2e[-1])} (the smaller of: {how} {_x(sp)}, "
-                     f"{b_['steps']:g} vs {c_['steps']:g} steps; per step {_x(per)}; measured + modeled), "
-                     f"solve-only {_x(ss)} [modeled, same blocks]{qf}; {acc}")
-    return Claim(cid, text, "abstract; Table 1", "; ".join(parts) or "not run", "measured + modeled",
-                 _speed_verdict(e2e, sol),
-                 f"end-to-end speedup = the smaller of the time-to-target and per-step ratios (measured + modeled "
-                 f"seconds): holds if it reaches {PAPER_SPEEDUP:g}x on a task; partly if it exceeds 1.1x or only the "
-                 f"modeled solve-only speedup reaches {PAPER_SPEEDUP:g}x; otherwise does not hold")
+        t2t, per, e2e = seed_speedups(b_, c_)
+        sp, gain, tol = Interval.of(e2e, log=True), seed_quality_gain(b_, c_, task), quality_tolerance(b_, task)
+        ok_quality = not_worse(gain, tol)
+        holds.append(at_least(sp, PAPER_SPEEDUP) and ok_quality)
+        partly.append((above(sp, 1.1) and ok_quality) or (math.isfinite(ss) and ss >= PAPER_SPEEDUP))
+        metric = "accuracy" if task == "dnn" else "minus test loss"
+        qf = f", QLSA share {c_['quantum_fraction'].mean:.0%}" if readout else ""
+        parts.append(f"{TASK_TITLES[task]}: end-to-end {sp.fmt('.3g', 'x')} over {sp.n} seeds [95% interval; "
+                     f"time to target {Interval.of(t2t, log=True).fmt('.3g', 'x')}, per step "
+                     f"{Interval.of(per, log=True).fmt('.3g', 'x')}; steps {c_['steps'].fmt('.3g')} vs "
+                     f"{b_['steps'].fmt('.3g')}; measured + modeled], solve-only {_x(ss)} [modeled, same blocks]"
+                     f"{qf}; {metric} gain {gain.fmt('+.3f')} (tolerance -{tol:.3g})")
+    v = "holds" if any(holds) else ("partly" if any(partly) else "does not hold")
+    return Claim(cid, text, "abstract; Table 1", "; ".join(parts) or "not run", "measured + modeled", v,
+                 f"per seed, end-to-end speedup = the smaller of the time-to-target and per-step ratios (measured + "
+                 f"modeled seconds), over seeds a 95% interval of its geometric mean; holds if on a task the "
+                 f"interval's LOWER end reaches {PAPER_SPEEDUP:g}x and the quality gain's lower end is within the "
+                 f"tolerance (1 accuracy point; 1% of the loss); partly if the lower end exceeds 1.1x with the quality "
+                 f"kept, or only the modeled solve-only speedup reaches {PAPER_SPEEDUP:g}x; otherwise does not hold")
 
 
 def accuracy_tolerance(sweeps: Mapping[str, pd.DataFrame]) -> float:
@@ -162,71 +182,92 @@ def damping_dominated(evolution: pd.DataFrame) -> pd.DataFrame:
 
 
 def claim_evolution(verdicts: pd.DataFrame | None, evolution: pd.DataFrame | None) -> Claim:
-    """C6: kappa drops 10-1000x and sparsity emerges during training."""
-    if verdicts is not None and len(verdicts):
-        k, s_, n = int(verdicts["kappa_drops_10x"].sum()), int(verdicts["sparsity_emerges"].sum()), len(verdicts)
-        parts = [f"{r.model} {r.block} (steps {r.first_step}->{r.last_step}): kappa {r.kappa_first:.3g} -> "
-                 f"{r.kappa_last:.3g} ({r.kappa_drop:.3g}x drop), p90 fraction {r.p90_fraction_first:.3f} -> "
-                 f"{r.p90_fraction_last:.3f}" for r in verdicts.itertuples()]
-        v = "holds" if k == n and s_ == n else ("does not hold" if k == 0 and s_ == 0 else "partly")
-        meas = f"kappa fell >= {KAPPA_DROP:g}x in {k}/{n} blocks, sparsity emerged in {s_}/{n}: " + "; ".join(parts)
-        dd = damping_dominated(evolution)
-        if len(dd):
-            meas += (f". Caveat: {len(dd)}/{n} blocks end damping-dominated (lambda_max(H) <= eps = "
-                     f"{', '.join(f'{e:g}' for e in sorted(set(dd['reg_eps'])))}: kappa(H + eps I) <= 2 is set by eps, "
-                     f"not by H): {', '.join(f'{r} {b}' for r, b in zip(dd['run'], dd['block']))}")
-    else:
-        v, meas = "does not hold", "no traced blocks"
-    return Claim("C6", "Hessians evolve toward quantum-favourable properties: kappa drops 10-1000x and sparsity "
-                 "emerges during training", "abstract; Fig. 3", meas, "measured", v,
-                 f"per block, first vs last traced snapshot (kappa of H + eps I with the run's eps): holds if kappa "
-                 f"falls >= {KAPPA_DROP:g}x and the p90-sparsity fraction (or density) falls to <= {SPARSITY_DROP:g} "
-                 "of its first value in every block; does not hold if in none; else partly (blocks whose last "
-                 "snapshot is damping-dominated are named but counted as measured)")
+    """C6: kappa drops 10-1000x and sparsity emerges during training. Blocks whose last snapshot is
+    damping-dominated (lambda_max(H) <= eps: kappa(H + eps I) <= 2 is set by eps, not by training) cannot show
+    a training-driven fall of kappa; they are counted apart and left out of the verdict."""
+    if verdicts is None or not len(verdicts):
+        return Claim("C6", C6_TEXT, "abstract; Fig. 3", "no traced blocks", "measured", "does not hold", C6_RULE)
+    dd = damping_dominated(evolution)
+    damped = set(zip(dd["run"], dd["block"]))
+    keep = verdicts[[(r, b) not in damped for r, b in zip(verdicts["run"], verdicts["block"])]]
+    k, s_, n = int(keep["kappa_drops_10x"].sum()), int(keep["sparsity_emerges"].sum()), len(keep)
+    parts = [f"{r.model} {r.block} (steps {r.first_step}->{r.last_step}): kappa {r.kappa_first:.3g} -> "
+             f"{r.kappa_last:.3g} ({r.kappa_drop:.3g}x drop), p90 fraction {r.p90_fraction_first:.3f} -> "
+             f"{r.p90_fraction_last:.3f}" for r in keep.itertuples()]
+    meas = (f"{len(verdicts)} traced blocks, {len(damped)} of them damping-dominated at the last snapshot (not "
+            f"counted: {', '.join(f'{r} {b}' for r, b in sorted(damped)) or 'none'}); of the other {n}: kappa fell >= "
+            f"{KAPPA_DROP:g}x in {k}, sparsity emerged in {s_}" + (": " + "; ".join(parts) if parts else ""))
+    v = ("does not hold" if n == 0 or (k == 0 and s_ == 0) else "holds" if k == n and s_ == n else "partly")
+    return Claim("C6", C6_TEXT, "abstract; Fig. 3", meas, "measured", v, C6_RULE)
 
 
-def claim_eq4_form(profile: CalibrationProfile) -> Claim:
-    """C7: the QLSA cost has the form of paper Eq. 4."""
-    f = profile.eq4
-    v = "holds" if f.r2 >= 0.9 and f.r2_log >= 0.9 else ("partly" if max(f.r2, f.r2_log) >= 0.5 else "does not hold")
+C6_TEXT = ("Hessians evolve toward quantum-favourable properties: kappa drops 10-1000x and sparsity emerges during "
+           "training")
+C6_RULE = (f"per block, first vs last traced snapshot (kappa of H + eps I with the run's eps), blocks whose last "
+           f"snapshot is damping-dominated (lambda_max(H) <= eps) left out: holds if kappa falls >= {KAPPA_DROP:g}x "
+           f"and the p90-sparsity fraction (or density) falls to <= {SPARSITY_DROP:g} of its first value in every "
+           "counted block; does not hold if in none (or no block can be counted); else partly")
+
+
+def claim_eq4_form(profile: CalibrationProfile, fits: Mapping[str, tuple]) -> Claim:
+    """C7: the QLSA cost has the form of paper Eq. 4. ``fits``: "across sizes" -> (LinearFit, grid sizes) of
+    Eq. 4 fitted in log space to the resource model over sizes 16..16384, and per workload block size n ->
+    (LinearFit, (n,)) of the fit at that size alone (``cost.calibrate.fit_quantum_eq4``)."""
+    across, _ = fits["across sizes"]
+    fixed = {k: v for k, v in fits.items() if k != "across sizes"}
+    each = [f.r2_log for f, _ in fixed.values()]
+    v = ("holds" if across.r2_log >= 0.9 else
+         "partly" if each and min(each) >= 0.9 else "does not hold")
+    per = ", ".join(f"n = {k}: {f.r2_log:.3f}" for k, (f, _) in fixed.items())
+    sizes = fits["across sizes"][1]
     return Claim("C7", "The QLSA cost has the form of paper Eq. 4, q1 d kappa ln(n/eps) + q2", "Eq. 4",
-                 f"R^2 = {f.r2:.3f} (seconds), {f.r2_log:.3f} (log10 seconds) of Eq. 4 fitted to the resource "
-                 f"estimator's counted costs x gate time [modeled] ({profile.resources.preset}, "
-                 f"{profile.resources.hardware})", "modeled", v,
-                 "holds if R^2 >= 0.9 on seconds and on log seconds; partly if either >= 0.5")
+                 f"Eq. 4 fitted by least squares on log seconds to the resource estimator's counted cost x gate time "
+                 f"[modeled] ({profile.resources.preset}, {profile.resources.describe().split('(', 1)[1].rstrip(')')}) "
+                 f"over kappa 2..1e5 and density 0.01..1: across sizes n = {min(sizes)}..{max(sizes)}, R^2 = "
+                 f"{across.r2_log:.3f} on log10 seconds ({across.r2:.3f} on seconds); at one size at a time, R^2 on "
+                 f"log10 seconds {per}", "modeled", v,
+                 "holds if Eq. 4 fits across sizes (R^2 >= 0.9 on log10 seconds); partly if it fits only at each size "
+                 "alone (its kappa and density terms right, its ln(n/eps) wrong); else does not hold")
 
 
 def claims_vs_sgd(agg: Mapping[str, Mapping[str, Mapping]]) -> list[Claim]:
-    """C8 (fewer steps than SGD) and C9 (less time than SGD)."""
+    """C8 (fewer steps than SGD) and C9 (less time than SGD), at the intervals' unfavourable ends."""
     parts8, parts9, ok8, ok9 = [], [], [], []
     for task in TASKS:
         a = agg.get(task, {})
         if not (a.get("sgd") and a.get("q-newton")):
             continue
         sg, qn = a["sgd"], a["q-newton"]
-        ok8.append(qn["reached"] and (not sg["reached"] or qn["steps"] < sg["steps"]))
-        parts8.append(f"{TASK_TITLES[task]}: Q-Newton {qn['steps']:g}{'' if qn['reached'] else ' (not reached)'} "
-                      f"steps vs SGD {sg['steps']:g}{'' if sg['reached'] else ' (not reached)'}")
-        sp, how = _speedup(sg, qn)
-        ok9.append(math.isfinite(sp) and sp > 1.0 and qn["reached"])
-        parts9.append(f"{TASK_TITLES[task]}: Q-Newton {fmt_sig(qn['total_s'])} s vs SGD {fmt_sig(sg['total_s'])} s "
-                      f"(measured + modeled; SGD/Q-Newton = {_x(sp)}, {how})")
+        ok8.append(qn["reached"] and (not sg["reached"] or clearly_below(qn["steps"], sg["steps"])))
+        parts8.append(f"{TASK_TITLES[task]}: Q-Newton {qn['steps'].fmt('.3g')}{_reached(qn)} steps vs SGD "
+                      f"{sg['steps'].fmt('.3g')}{_reached(sg)}")
+        ok9.append(qn["reached"] and sg["reached"] and clearly_below(qn["total_s"], sg["total_s"]))
+        parts9.append(f"{TASK_TITLES[task]}: Q-Newton {qn['total_s'].fmt('.3g')} s{_reached(qn)} vs SGD "
+                      f"{sg['total_s'].fmt('.3g')} s{_reached(sg)} (measured + modeled, to the target or the cap)")
     out = []
-    for cid, text, parts, ok, src in (
+    for cid, text, parts, ok, src, rule in (
             ("C8", "Newton's method needs fewer steps than SGD to reach the same target", parts8, ok8,
-             "Fig. 2(e); Table 1"),
+             "Fig. 2(e); Table 1", "on a task: Q-Newton reaches the target on every seed and its steps' 95% upper "
+                                   "end lies below SGD's lower end (or SGD does not reach it)"),
             ("C9", "Q-Newton reduces total training time compared with SGD (attosecond gates)", parts9, ok9,
-             "abstract (v1); Table 1")):
+             "abstract (v1); Table 1", "on a task: both reach the target on every seed and Q-Newton's total seconds' "
+                                       "95% upper end lies below SGD's lower end")):
         v = "holds" if ok and all(ok) else ("partly" if any(ok) else "does not hold")
         out.append(Claim(cid, text, src, "; ".join(parts) or "not run",
                          "measured" if cid == "C8" else "measured + modeled", v,
-                         "holds if it holds on every task run; partly if on some; otherwise does not hold"))
+                         f"{rule}; holds if on every task run; partly if on some; otherwise does not hold"))
     return out
 
 
+def _reached(r: Mapping) -> str:
+    return "" if r["reached"] else f" ({r['reached_count']}/{r['seeds']} seeds reached)"
+
+
 def claim_break_even(fig2f: Mapping[str, float], q_blocks: Mapping[str, pd.DataFrame]) -> Claim:
-    """C10: ill-conditioned blocks go classical: where is the break-even kappa?"""
-    be_lu, be_best = fig2f.get("break_even_lu", math.nan), fig2f.get("break_even_best", math.nan)
+    """C10: ill-conditioned blocks go classical: where is the break-even kappa? Judged by the resource model
+    (the cheapest encoding) on the DNN's largest block; paper Eq. 4 and the sparse-access encoding beside it."""
+    be = {k: fig2f.get(k, math.nan) for k in ("break_even_lu", "break_even_best", "break_even_resources_cheapest",
+                                              "break_even_resources_sparse")}
     hi = []
     for task, b in q_blocks.items():
         if b is not None and len(b):
@@ -237,21 +278,25 @@ def claim_break_even(fig2f: Mapping[str, float], q_blocks: Mapping[str, pd.DataF
     def in_range(k: float, lo: float, hi_: float) -> bool:
         return math.isfinite(k) and lo <= k <= hi_
 
-    v = ("holds" if in_range(be_best, 1e3, 1e5)
-         else "partly" if in_range(be_best, 1e2, 1e6) or in_range(be_lu, 1e3, 1e5) else "does not hold")
+    honest = be["break_even_resources_cheapest"]
+    v = "holds" if in_range(honest, 1e3, 1e5) else "partly" if in_range(honest, 1e2, 1e6) else "does not hold"
     return Claim("C10", "Ill-conditioned blocks (kappa > 1e4) should go to classical solvers, well-conditioned sparse "
                  "ones to the QLSA", "abstract; Fig. 2(f)",
-                 f"break-even kappa at n = {fig2f.get('n', 0):g}, d = {fig2f.get('density', math.nan):.2g}: "
-                 f"{fmt_sig(be_lu)} vs dense LU, {fmt_sig(be_best)} vs the best classical solver [modeled, Eq. 4]; "
-                 + "; ".join(hi), "modeled", v,
-                 "holds if the modeled break-even kappa against the best classical solver lies in [1e3, 1e5]; partly "
-                 "if in [1e2, 1e6] (or against LU in [1e3, 1e5]); else does not hold")
+                 f"break-even kappa against the best classical solver on the DNN's largest block (n = "
+                 f"{fig2f.get('n', 0):g}, kappa {fmt_sig(fig2f.get('block_kappa', math.nan))}): "
+                 f"{fmt_sig(honest)} by the resource model with the cheapest encoding, "
+                 f"{fmt_sig(be['break_even_resources_sparse'])} with sparse access [modeled]; paper Eq. 4 at d = "
+                 f"{fig2f.get('density', math.nan):.2g}: {fmt_sig(be['break_even_best'])} vs the best classical "
+                 f"solver, {fmt_sig(be['break_even_lu'])} vs dense LU [modeled]; " + "; ".join(hi), "modeled", v,
+                 "judged by the resource model (cheapest encoding, counted gates): holds if the break-even kappa "
+                 "against the best classical solver lies in [1e3, 1e5]; partly if in [1e2, 1e6]; else does not hold")
 
 
 def build_claims(agg: Mapping[str, Mapping[str, Mapping]], solve: pd.DataFrame, sweeps: Mapping[str, pd.DataFrame],
                  verdicts: pd.DataFrame, profile: CalibrationProfile, fig2f: Mapping[str, float],
-                 q_blocks: Mapping[str, pd.DataFrame], evolution: pd.DataFrame | None = None) -> list[Claim]:
-    """The claims table, C1-C10 (each function states its rule)."""
-    return [*(claim_speedup(spec, agg, solve) for spec in SPEED_CLAIMS), claim_pruning(sweeps),
-            claim_regularization(sweeps), claim_evolution(verdicts, evolution), claim_eq4_form(profile),
-            *claims_vs_sgd(agg), claim_break_even(fig2f, q_blocks)]
+                 q_blocks: Mapping[str, pd.DataFrame], evolution: pd.DataFrame | None = None,
+                 eq4_fits: Mapping[str, tuple] | None = None) -> list[Claim]:
+    """The claims table, C1-C10 (each function states its rule); C4 and C5 only when the sweeps ran."""
+    swept = [claim_pruning(sweeps), claim_regularization(sweeps)] if sweeps else []
+    return [*(claim_speedup(spec, agg, solve) for spec in SPEED_CLAIMS), *swept, claim_evolution(verdicts, evolution),
+            claim_eq4_form(profile, eq4_fits), *claims_vs_sgd(agg), claim_break_even(fig2f, q_blocks)]

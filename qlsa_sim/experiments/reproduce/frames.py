@@ -11,18 +11,19 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from qlsa_sim.cost.calibrate import default_quantum_grid, eq4_grid, fit_quantum_eq4
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import QlsaSimError
 from qlsa_sim.experiments.baselines import RunResult
 from qlsa_sim.experiments.crossover import classical_rivals
 from qlsa_sim.experiments.evolution import evolution_table, evolution_verdicts
+from qlsa_sim.experiments.reproduce.intervals import Interval
 from qlsa_sim.experiments.reproduce.runs import label_density, label_eps
 from qlsa_sim.experiments.reproduce.settings import P_VALUES, TABLE1_ROWS, TASK_TITLES, TASKS, DNNSettings
 from qlsa_sim.linalg.conditioning import STRATEGIES, newton_direction_error, prune
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.linalg.sparsity import p_sparsity_multi
-from qlsa_sim.report.tables import fmt_sig
 from qlsa_sim.schedule.pipeline import strategy_totals
 from qlsa_sim.traces.store import TraceReader
 
@@ -38,83 +39,101 @@ def _acc_stderr(r: RunResult, window: int) -> float:
     return float(np.std(ev, ddof=1) / math.sqrt(len(ev))) if len(ev) > 1 else 0.0
 
 
-def run_summary(results: Sequence[RunResult]) -> dict:
-    """Mean over seeds of one method's runs (steps: to target if every seed reached it)."""
-    reached = all(r.reached for r in results)
-    steps = [r.steps_to_target if r.reached else r.steps_run for r in results]
-    mean = lambda attr: float(np.mean([getattr(r, attr) for r in results]))  # noqa: E731
-    return {"reached": reached, "seeds": len(results), "steps": float(np.mean(steps)),
-            "steps_run": float(np.mean([r.steps_run for r in results])),
-            "measured_s_per_step": mean("measured_s_per_step"), "modeled_s_per_step": mean("modeled_s_per_step"),
-            "solve_measured_s_per_step": mean("solve_measured_s_per_step"),
-            "total_measured_s": mean("total_measured_s"), "total_modeled_s": mean("total_modeled_s"),
-            "total_s": mean("total_s"), "quantum_fraction": mean("quantum_fraction"),
-            "final_test_loss": mean("final_test_loss"), "final_test_accuracy": mean("final_test_accuracy")}
-
-
-TABLE1_FIELDS = ("steps", "reached", "measured_s_per_step", "modeled_s_per_step", "solve_measured_s_per_step",
+#: Table 1 figures, each a mean with a 95% interval over seeds (``intervals.py``).
+TABLE1_FIELDS = ("steps", "measured_s_per_step", "modeled_s_per_step", "solve_measured_s_per_step",
                  "total_measured_s", "total_modeled_s", "total_s", "quantum_fraction", "final_test_loss",
                  "final_test_accuracy")
 
 
-def table1_frame(runs: Mapping[str, Mapping[str, Sequence[RunResult]]]) -> pd.DataFrame:
-    """Wide Table 1: one row per method, ``<task>_<field>`` columns (``TABLE1_FIELDS``)."""
+def steps_to_target(r: RunResult) -> float:
+    """Updates until the held-out target first held; the cap (steps run) when it did not (censored)."""
+    return float(r.steps_to_target if r.reached else r.steps_run)
+
+
+def run_summary(results: Sequence[RunResult]) -> dict:
+    """One method's runs over seeds: an :class:`Interval` per ``TABLE1_FIELDS`` figure, how many seeds reached
+    the target (``reached``: all of them), and the per-seed values by seed (``by_seed``) for paired ratios."""
+    by_seed = {int(r.seed): r for r in results}
+    out: dict = {"seeds": len(results), "reached": all(r.reached for r in results),
+                 "reached_count": sum(r.reached for r in results), "by_seed": by_seed,
+                 "steps_run": float(np.mean([r.steps_run for r in results]))}
+    for f in TABLE1_FIELDS:
+        vals = [steps_to_target(r) if f == "steps" else getattr(r, f) for r in results]
+        out[f] = Interval.of(vals)
+    return out
+
+
+def table1_frame(runs: Mapping[str, Mapping[str, Sequence[RunResult]]], tasks: Sequence[str] = TASKS) -> pd.DataFrame:
+    """Wide Table 1: one row per method; per task and figure the mean over seeds (``<task>_<field>``) and its 95%
+    interval (``<task>_<field>_lo`` / ``_hi``), the seeds run and how many reached the target."""
     rows = []
     for label, title in TABLE1_ROWS:
         row = {"id": label, "method": title}
-        for task in TASKS:
+        for task in tasks:
             res = runs.get(task, {}).get(label)
             a = run_summary(res) if res else {}
+            row[f"{task}_seeds"] = a.get("seeds", 0)
+            row[f"{task}_reached"] = a.get("reached", False)
+            row[f"{task}_reached_count"] = a.get("reached_count", 0)
             for f in TABLE1_FIELDS:
-                row[f"{task}_{f}"] = a.get(f, math.nan)
+                i = a.get(f, Interval(math.nan, math.nan, math.nan, 0))
+                row[f"{task}_{f}"], row[f"{task}_{f}_lo"], row[f"{task}_{f}_hi"] = i.mean, i.lo, i.hi
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def table1_markdown_frame(t1: pd.DataFrame, targets: Mapping[str, str]) -> pd.DataFrame:
-    """Human-readable Table 1 (strings), MODELED columns labelled."""
+def _cell(t1: pd.DataFrame, task: str, field: str, i: int) -> Interval:
+    return Interval(float(t1[f"{task}_{field}"].iloc[i]), float(t1[f"{task}_{field}_lo"].iloc[i]),
+                    float(t1[f"{task}_{field}_hi"].iloc[i]), int(t1[f"{task}_seeds"].iloc[i]))
+
+
+def table1_markdown_frame(t1: pd.DataFrame, targets: Mapping[str, str], tasks: Sequence[str] = TASKS) -> pd.DataFrame:
+    """Human-readable Table 1: ``mean [95% interval]`` over seeds, MODELED columns labelled."""
     out = pd.DataFrame({"method": t1["method"]})
-    for task in TASKS:
+    for task in tasks:
         T = TASK_TITLES[task]
-        steps = [("n/a" if not math.isfinite(s) else (f"{s:g}" if ok else f">{s:g} (target not reached)"))
-                 for s, ok in zip(t1[f"{task}_steps"], t1[f"{task}_reached"].fillna(False))]
+        cells = {f: [_cell(t1, task, f, i) for i in range(len(t1))] for f in TABLE1_FIELDS}
+        steps = []
+        for i, c in enumerate(cells["steps"]):
+            k, n = int(t1[f"{task}_reached_count"].iloc[i]), int(t1[f"{task}_seeds"].iloc[i])
+            steps.append("n/a" if not n else c.fmt(".3g") + ("" if k == n else f" ({k}/{n} seeds reached; cap)"))
         out[f"{T} steps to {targets[task]}"] = steps
-        out[f"{T} s/step measured"] = [fmt_sig(v) for v in t1[f"{task}_measured_s_per_step"]]
-        out[f"{T} s/step modeled (QLSA)"] = [fmt_sig(v) for v in t1[f"{task}_modeled_s_per_step"]]
-        out[f"{T} total s (measured + modeled)"] = [fmt_sig(v) for v in t1[f"{task}_total_s"]]
-        out[f"{T} QLSA share of blocks"] = [("n/a" if not math.isfinite(v) else f"{v:.0%}")
-                                           for v in t1[f"{task}_quantum_fraction"]]
+        out[f"{T} s/step measured"] = [c.fmt(".3g") for c in cells["measured_s_per_step"]]
+        out[f"{T} s/step modeled (QLSA)"] = [c.fmt(".3g") for c in cells["modeled_s_per_step"]]
+        out[f"{T} total s (measured + modeled)"] = [c.fmt(".3g") for c in cells["total_s"]]
+        out[f"{T} QLSA share of blocks"] = [("n/a" if not math.isfinite(c.mean) else f"{c.mean:.0%}")
+                                           for c in cells["quantum_fraction"]]
     return out
 
 
-def solve_table(blocks: Mapping[str, pd.DataFrame], readout_blocks: Mapping[str, pd.DataFrame],
-                measured: Mapping[str, float]) -> pd.DataFrame:
-    """Solve seconds per step of every strategy on IDENTICAL blocks (all MODELED), per task, by
+#: Runs whose blocks the solve table totals (label -> what they price the QLSA by).
+SOLVE_BLOCK_SETS = ("q-newton", "q-newton-eq4", "q-newton-readout")
+
+
+def solve_table(blocks: Mapping[str, Mapping[str, pd.DataFrame]], measured: Mapping[str, float]) -> pd.DataFrame:
+    """Solve seconds per step of every strategy on IDENTICAL blocks (all MODELED), per task and block set, by
     :func:`~qlsa_sim.schedule.pipeline.strategy_totals` over decision rows (a step = a (seed, step) pair).
 
-    ``blocks[task]``: the Q-Newton (vs best classical) run's block rows; ``readout_blocks[task]``: the readout
-    run's (its quantum-only and hybrid rows, readout included); ``measured[task]``: the best-classical run's
-    MEASURED solve s/step."""
+    ``blocks[label][task]``: the block rows of run ``label`` (``SOLVE_BLOCK_SETS``: the Q-Newton run priced by the
+    resource model, the one priced by paper Eq. 4, and the readout run, of which only the rows that include
+    readout are kept); ``measured[task]``: the best-classical run's MEASURED solve s/step."""
     parts = []
-    for task, b in blocks.items():
-        if b is None or b.empty:
-            continue
-        t = strategy_totals(b, step_keys=("seed", "step")).assign(task=TASK_TITLES[task], blocks_of="q-newton")
-        parts.append(t)
-        rb = readout_blocks.get(task)
-        if rb is not None and not rb.empty:
-            r = strategy_totals(rb, step_keys=("seed", "step"))
-            r = r[r["strategy"].isin(READOUT_ROWS)].assign(task=TASK_TITLES[task], blocks_of="q-newton-readout",
-                                                          speedup_vs_lu=math.nan)
-            r["strategy"] = r["strategy"].map(READOUT_ROWS)
-            parts.append(r)
-        if task in measured and math.isfinite(measured[task]):
+    for label, by_task in blocks.items():
+        for task, b in by_task.items():
+            if b is None or b.empty:
+                continue
+            t = strategy_totals(b, step_keys=("seed", "step")).assign(task=TASK_TITLES[task], blocks_of=label)
+            if label == "q-newton-readout":
+                t = t[t["strategy"].isin(READOUT_ROWS)].assign(speedup_vs_lu=math.nan)
+                t["strategy"] = t["strategy"].map(READOUT_ROWS)
+            parts.append(t)
+    for task, v in measured.items():
+        if math.isfinite(v):
             parts.append(pd.DataFrame([{"strategy": "classical-only (best classical), solves MEASURED here",
                                         "task": TASK_TITLES[task], "blocks_of": "newton-best-classical",
-                                        "steps": math.nan, "seconds_per_step": measured[task],
-                                        "total_seconds": math.nan, "speedup_vs_lu": math.nan,
-                                        "speedup_vs_best_classical": math.nan, "quantum_fraction": 0.0,
-                                        "modeled": False}]))
+                                        "steps": math.nan, "seconds_per_step": v, "total_seconds": math.nan,
+                                        "speedup_vs_lu": math.nan, "speedup_vs_best_classical": math.nan,
+                                        "quantum_fraction": 0.0, "modeled": False}]))
     if not parts:
         return pd.DataFrame()
     out = pd.concat(parts, ignore_index=True)
@@ -283,3 +302,13 @@ def quantum_vs_kappa_frames(profile: CalibrationProfile, readout_profile: Calibr
         rows += [{"panel": panel, "kind": "classical", "label": "best classical", "kappa": k,
                   "seconds": min(f(n, k, observed_density) for _, f in classical)} for k in kappas]
     return pd.DataFrame(rows)
+
+
+def eq4_form_fits(profile: CalibrationProfile, sizes: Sequence[int]) -> dict[str, tuple]:
+    """Paper Eq. 4 fitted in log space to the resource model: across sizes 16..16384 ("across sizes") and at each
+    of ``sizes`` alone (C7's data; ``cost.calibrate.fit_quantum_eq4``)."""
+    grid = default_quantum_grid()
+    out = {"across sizes": (fit_quantum_eq4(profile.resources, grid, "log")[0], tuple(sorted({g[0] for g in grid})))}
+    for n in sorted(set(int(v) for v in sizes)):
+        out[str(n)] = (fit_quantum_eq4(profile.resources, eq4_grid([n]), "log")[0], (n,))
+    return out

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,21 +42,23 @@ from qlsa_sim.core.atomic import atomic_write_json
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.baselines import RunResult, run_baselines
-from qlsa_sim.experiments.crossover import break_even_kappa, classical_rivals
+from qlsa_sim.experiments.crossover import break_even_kappa, break_even_kappa_of_block, classical_rivals
 from qlsa_sim.experiments.reproduce.claims import build_claims
 from qlsa_sim.experiments.reproduce.frames import (blocks_frame, convergence_frame, direction_error_frame,
                                                    evolution_frames, first_last_steps, p_sparsity_frame,
                                                    per_step_cost_frame, quantum_vs_kappa_frames, run_summary,
-                                                   solve_table, sweep_frames, table1_frame, table1_markdown_frame)
+                                                   solve_table, sweep_frames, table1_frame, table1_markdown_frame,
+                                                   SOLVE_BLOCK_SETS, eq4_form_fits)
 from qlsa_sim.experiments.reproduce.runs import (dnn_newton_config, dnn_sweep_specs, dnn_task_spec, gpt_newton_config,
                                                  gpt_task_spec, group_results, obtain_profile, run_table1,
-                                                 table1_specs)
-from qlsa_sim.experiments.reproduce.settings import TASKS, ReproduceConfig, ReproduceOutputs
+                                                 table1_specs, workload_block_sizes)
+from qlsa_sim.experiments.reproduce.settings import ReproduceConfig, ReproduceOutputs
 from qlsa_sim.experiments.reproduce.writer import write_report
 from qlsa_sim.experiments.tasks import task_factory
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.report import paper_figures as figs
 from qlsa_sim.report.tables import fmt_sig, write_table
+from qlsa_sim.schedule.pipeline import features_from_row
 from qlsa_sim.traces.store import TraceReader
 from qlsa_sim.train.runner import StopRule
 
@@ -80,20 +82,24 @@ class Artifacts:
 
 def run_experiments(config: ReproduceConfig, profile: CalibrationProfile, runs_dir: Path, progress: bool,
                     stage) -> tuple[Runs, dict[str, list[RunResult]]]:
-    """Table 1 runs of both tasks and the DNN sweeps (each resumable)."""
+    """Table 1 runs of the configured tasks and the DNN sweeps (each resumable)."""
     d, g = config.dnn, config.gpt
     readout_profile = profile.with_readout()
     runs: Runs = {}
     for task, spec, cfg, s, stop in (
             ("dnn", dnn_task_spec(d), dnn_newton_config(d), d, ("target_accuracy", d.target_accuracy)),
             ("gpt", gpt_task_spec(g), gpt_newton_config(g), g, ("target_loss", g.target_loss))):
+        if task not in config.tasks:
+            continue
         stage(f"{task.upper()} table 1")
         sgd, newton, readout = table1_specs(cfg, s.newton_lr, s.sgd_lr, s.sgd_momentum,
-                                            trace_label=None if task == "dnn" else "q-newton")
+                                            trace_label=None if (task == "dnn" and config.sweeps) else "q-newton")
         runs[task] = run_table1(task, task_factory(spec), sgd, newton, readout,
                                 StopRule(**{stop[0]: stop[1]}, max_steps=s.sgd_max_steps),
                                 StopRule(**{stop[0]: stop[1]}, max_steps=s.newton_max_steps),
                                 profile, readout_profile, config, runs_dir, progress)
+    if not config.sweeps:
+        return runs, {}
     stage("DNN sweeps")
     sweep = group_results(run_baselines(task_factory(dnn_task_spec(d)), dnn_sweep_specs(d, dnn_newton_config(d)),
                                         StopRule(max_steps=d.sweep_steps), profile, seeds=config.seeds[:1],
@@ -106,26 +112,27 @@ def write_tables(config: ReproduceConfig, runs: Runs, out: Path) -> dict:
     """Table 1 and the solve table on identical blocks."""
     d, g = config.dnn, config.gpt
     targets = {"dnn": f"accuracy {d.target_accuracy:g}", "gpt": f"loss {g.target_loss:g}"}
-    t1 = table1_frame(runs)
+    t1 = table1_frame(runs, tuple(runs))
     note1 = ("Steps: updates until the held-out target first held (mean over seeds), or the cap. MEASURED s/step: wall "
              "time of the step's work here (Newton: curvature blocks, features and scheduling, classical solves, line "
              "search). MODELED s/step: QLSA time of the quantum decisions [modeled]. Total = measured + modeled. "
              "Newton runs differ only in which solver each block's system goes to; quantum solutions carry the QLSA's "
              "error eps, so trajectories can differ slightly.")
-    _, table1_md = write_table(table1_markdown_frame(t1, targets), out, "table1",
+    _, table1_md = write_table(table1_markdown_frame(t1, targets, tuple(runs)), out, "table1",
                                title="Table 1 (reproduced): steps, seconds per step, total", note=note1)
     t1.to_csv(out / "table1.csv", index=False)
-    q_blocks = {task: blocks_frame(runs[task].get("q-newton", [])) for task in TASKS}
-    r_blocks = {task: blocks_frame(runs[task].get("q-newton-readout", [])) for task in TASKS}
-    measured = {task: run_summary(runs[task]["newton-best-classical"])["solve_measured_s_per_step"]
-                for task in TASKS if runs[task].get("newton-best-classical")}
-    st = solve_table(q_blocks, r_blocks, measured)
+    sets = {label: {task: blocks_frame(runs[task].get(label, [])) for task in runs} for label in SOLVE_BLOCK_SETS}
+    q_blocks = sets["q-newton"]
+    measured = {task: run_summary(runs[task]["newton-best-classical"])["solve_measured_s_per_step"].mean
+                for task in runs if runs[task].get("newton-best-classical")}
+    st = solve_table(sets, measured)
     solve_csv, solve_md = write_table(st, out, "table1_solve_modeled",
                                       title="Solve seconds per step on identical blocks (MODELED unless modeled=False)",
-                                      note="Blocks of the Q-Newton (QLSA vs best classical) run, every solver's "
-                                           "modeled estimate summed per step; the readout rows use the readout run's "
-                                           "blocks. The last row per task is the MEASURED classical solve time of the "
-                                           "best-classical run. Speedups are ratios of modeled totals.")
+                                      note="Per task and block set (blocks_of: the Q-Newton run priced by the resource "
+                                           "model, the one priced by paper Eq. 4, the readout run), every solver's "
+                                           "modeled estimate summed per step on the same blocks. The last row per "
+                                           "task is the MEASURED classical solve time of the best-classical run. "
+                                           "Speedups are ratios of modeled totals.")
     return {"table1": t1, "table1_csv": out / "table1.csv", "table1_md": table1_md, "solve": st,
             "solve_csv": solve_csv, "solve_md": solve_md, "q_blocks": q_blocks}
 
@@ -141,8 +148,17 @@ def fig2f_break_even(profile: CalibrationProfile, q_blocks: pd.DataFrame, sizes)
     rivals = dict(classical_rivals(profile, woodbury=False))
     eq4 = seconds_fn(profile.quantum_model("eq4"))
     lu = rivals.get("lu", rivals["cholesky"])
-    return {"n": n_big, "density": dens, "break_even_lu": break_even_kappa(eq4, lu, n_big, dens),
-            "break_even_best": break_even_kappa(eq4, rivals["best classical"], n_big, dens)}, pts
+    out = {"n": n_big, "density": dens, "break_even_lu": break_even_kappa(eq4, lu, n_big, dens),
+           "break_even_best": break_even_kappa(eq4, rivals["best classical"], n_big, dens)}
+    if len(big):  # the resource model on the block itself: its entries fix each encoding's alpha
+        row = big.iloc[int(np.argsort(big["kappa"].to_numpy())[len(big) // 2])].to_dict()
+        f = features_from_row(row)
+        classical = [m for m in profile.classical_models if m.solver != "woodbury"]
+        for enc in ("cheapest", "sparse"):
+            q = replace(profile.resources, encoding=enc)
+            out[f"break_even_resources_{enc}"] = break_even_kappa_of_block(f, q, classical)
+        out["block_kappa"] = float(row["kappa"])
+    return out, pts
 
 
 def write_sweep_figures(config: ReproduceConfig, sw: dict, art: Artifacts) -> None:
@@ -164,13 +180,13 @@ def write_run_figures(config: ReproduceConfig, runs: Runs, profile: CalibrationP
                       art: Artifacts) -> dict:
     """Fig. 2(c), 2(e) and 2(f) from the Table 1 runs; returns Fig. 2(f)'s break-even figures."""
     d, g, out = config.dnn, config.gpt, art.out
-    c = pd.concat([per_step_cost_frame(t, runs[t]) for t in TASKS], ignore_index=True)
+    c = pd.concat([per_step_cost_frame(t, runs[t]) for t in runs], ignore_index=True)
     art.save_data("fig2c", c)
     art.figures["fig2c_per_step_cost"] = tuple(figs.plot_per_step_cost(
         c, out / "fig2c_per_step_cost", note="Blocks of the Q-Newton (QLSA vs best classical) run; measured classical "
                                              "solves from the best-classical run; readout QLSA from the readout run"))
     conv_labels = ("sgd", "newton-lu", "newton-best-classical", "newton-quantum", "q-newton")
-    conv = pd.concat([convergence_frame(t, runs[t], conv_labels) for t in TASKS], ignore_index=True)
+    conv = pd.concat([convergence_frame(t, runs[t], conv_labels) for t in runs], ignore_index=True)
     art.save_data("fig2e", conv)
     art.figures["fig2e_convergence"] = tuple(figs.plot_convergence(
         conv, out / "fig2e_convergence",
@@ -187,10 +203,20 @@ def write_run_figures(config: ReproduceConfig, runs: Runs, profile: CalibrationP
     return fig2f
 
 
-def write_trace_figures(config: ReproduceConfig, sw: dict, ref_trace: str, gpt_trace: str | None, art: Artifacts,
+def write_trace_figures(config: ReproduceConfig, sw: dict, traces: dict[str, str], art: Artifacts,
                         progress: bool) -> None:
-    """Fig. 2(g) (training with every pruning strategy; Newton-direction errors on trace blocks) and Fig. 3."""
+    """Fig. 2(g) (training with every pruning strategy; Newton-direction errors on trace blocks; with the sweeps)
+    and Fig. 3 (p%-sparsity of the traced blocks)."""
     d, out = config.dnn, art.out
+    if traces:
+        ps = p_sparsity_frame(traces)
+        art.save_data("fig3", ps)
+        art.figures["fig3_p_sparsity"] = tuple(figs.plot_p_sparsity(
+            ps, out / "fig3_p_sparsity", note=("DNN: the reference sweep run's trace" if sw else "DNN: the Q-Newton "
+                                               "run's trace") + "; GPT: the Q-Newton run's trace; all blocks pooled"))
+    if not sw or "DNN" not in traces:
+        return
+    ref_trace = traces["DNN"]
     direction = direction_error_frame(ref_trace, d.direction_densities, d.reg_eps, progress=progress)
     art.save_data("fig2g_direction", direction)
     art.save_data("fig2g_training", sw["strategies"])
@@ -199,11 +225,6 @@ def write_trace_figures(config: ReproduceConfig, sw: dict, ref_trace: str, gpt_t
         reference_accuracy=float(sw["reference"].iloc[0]["final_accuracy"]),
         note=f"right: DNN reference trace, steps {', '.join(map(str, first_last_steps(TraceReader(ref_trace))))}, "
              "every block; A = H + eps I pruned as in training; NaN (not drawn) where the pruned system is singular"))
-    ps = p_sparsity_frame({"DNN": ref_trace, **({"GPT": gpt_trace} if gpt_trace else {})})
-    art.save_data("fig3", ps)
-    art.figures["fig3_p_sparsity"] = tuple(figs.plot_p_sparsity(
-        ps, out / "fig3_p_sparsity", note="DNN: the reference sweep run's trace; GPT: the Q-Newton run's trace; all "
-                                          "blocks pooled"))
 
 
 def reproduce(config: ReproduceConfig = ReproduceConfig(), progress: bool = True) -> ReproduceOutputs:
@@ -225,21 +246,24 @@ def reproduce(config: ReproduceConfig = ReproduceConfig(), progress: bool = True
     stage("tables and figures")
     tables = write_tables(config, runs, out)
     art = Artifacts(out)
-    sw = sweep_frames(d, sweep)
-    write_sweep_figures(config, sw, art)
-    fig2f = write_run_figures(config, runs, profile, tables["q_blocks"]["dnn"], art)
-    ref_trace = sweep["reference"][0].trace_dir
-    gpt_trace = runs["gpt"]["q-newton"][0].trace_dir if runs["gpt"].get("q-newton") else None
-    write_trace_figures(config, sw, ref_trace, gpt_trace, art, progress)
+    sw = sweep_frames(d, sweep) if sweep else {}
+    if sw:
+        write_sweep_figures(config, sw, art)
+    fig2f = write_run_figures(config, runs, profile, tables["q_blocks"].get("dnn", pd.DataFrame()), art)
+    traces = {task.upper(): r["q-newton"][0].trace_dir for task, r in runs.items() if r.get("q-newton")
+              and r["q-newton"][0].trace_dir}
+    if sw:
+        traces["DNN"] = sweep["reference"][0].trace_dir
+    write_trace_figures(config, sw, traces, art, progress)
     stage("claims and report")
-    evo_traces = {"DNN": (ref_trace, FeatureConfig(reg_eps=d.reg_eps, psd=True))}
-    if gpt_trace:
-        evo_traces["GPT"] = (gpt_trace, FeatureConfig(reg_eps=g.reg_eps, psd=False))
+    evo_traces = {name: (trace, FeatureConfig(reg_eps=d.reg_eps if name == "DNN" else g.reg_eps, psd=name == "DNN"))
+                  for name, trace in traces.items()}
     evo, verdicts = evolution_frames(evo_traces)
     art.save_data("evolution", evo)
     art.save_data("evolution_verdicts", verdicts)
-    agg = {task: {label: run_summary(res) for label, res in runs[task].items()} for task in TASKS}
-    claims = build_claims(agg, tables["solve"], sw, verdicts, profile, fig2f, tables["q_blocks"], evo)
+    agg = {task: {label: run_summary(res) for label, res in runs[task].items()} for task in runs}
+    eq4_fits = eq4_form_fits(profile, workload_block_sizes(config))
+    claims = build_claims(agg, tables["solve"], sw, verdicts, profile, fig2f, tables["q_blocks"], evo, eq4_fits)
     claims_csv = out / "claims.csv"
     pd.DataFrame([asdict(c) for c in claims]).to_csv(claims_csv, index=False)
     evo_md = (verdicts[["run", "block", "n", "first_step", "last_step", "kappa_first", "kappa_last", "kappa_drop",
@@ -297,11 +321,18 @@ def _notes(config: ReproduceConfig, runs, sweep, fig2f) -> list[str]:
         "the algorithm's output; its time is never measured.",
         "Before each task's Newton runs one untimed warm-up step is taken on a throw-away model, so one-time "
         "initialisation (imports, torch.func tracing) is not charged to the first method (dense LU).",
-        "The readout run's MEASURED seconds include evaluating the QLSA resource estimator for every block (the "
-        "scheduler's own overhead under that cost model); the Eq. 4 runs evaluate a closed form.",
+        "Runs whose QLSA is priced by the resource model (quantum-only, Q-Newton, readout) include in their MEASURED "
+        "seconds the evaluation of the resource estimator for every block and every encoding (the scheduler's own "
+        "overhead under that cost model); the Eq. 4 runs evaluate a closed form.",
+        "Verdicts read 95% intervals over the Table 1 seeds (Student t; speedups as geometric means): a claim holds "
+        "only at the interval's unfavourable end. With one seed the point value is used and the interval is n/a.",
     ]
-    for task in TASKS:
-        for res in runs.get(task, {}).values():
+    if not config.sweeps:
+        notes.append("The sweeps (Figs. 2(b), 2(d), 2(g); claims C4, C5) were not run in this reproduction.")
+    if set(config.tasks) != {"dnn", "gpt"}:
+        notes.append(f"Only the {', '.join(t.upper() for t in config.tasks)} workload was run.")
+    for task in runs:
+        for res in runs[task].values():
             for r in res:
                 if r.stop_reason == "diverged":
                     notes.append(f"{r.id} diverged after {r.steps_run} steps.")

@@ -7,12 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from qlsa_sim.core.threads import pinned_threads
-from qlsa_sim.cost.calibrate import calibrate, default_quantum_grid
+from qlsa_sim.cost.calibrate import calibrate, default_quantum_grid, refit_eq4
 from qlsa_sim.cost.profile import CalibrationProfile, load_profile, save_profile
 from qlsa_sim.curvature.compute import CurvatureConfig
 from qlsa_sim.experiments.baselines import BaselineReport, MethodSpec, RunResult, run_baselines
 from qlsa_sim.experiments.reproduce.settings import CalibrationSettings, DNNSettings, GPTSettings, ReproduceConfig
-from qlsa_sim.experiments.tasks import TaskSpec
+from qlsa_sim.experiments.tasks import TaskSpec, task_factory
 from qlsa_sim.linalg.conditioning import STRATEGIES
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig
@@ -36,7 +36,8 @@ def dnn_newton_config(s: DNNSettings) -> HybridNewtonConfig:
     """HybridNewton for the ReLU MLP: PSD per-layer blocks (exact = GGN), kappa exact up to
     n = 1024 and by Lanczos above (``linalg/features.py``)."""
     return HybridNewtonConfig(lr=s.newton_lr, features=FeatureConfig(reg_eps=s.reg_eps, kappa_method="auto", psd=True),
-                              line_search=s.line_search, curvature=CurvatureConfig(batch=s.curvature_batch),
+                              line_search=s.line_search,
+                              curvature=CurvatureConfig(kind=s.curvature, storage=s.storage, batch=s.curvature_batch),
                               trace_every=s.trace_every)
 
 
@@ -49,16 +50,18 @@ def gpt_newton_config(s: GPTSettings) -> HybridNewtonConfig:
 
 def table1_specs(cfg: HybridNewtonConfig, lr: float, sgd_lr: float, momentum: float, trace_label: str | None
                  ) -> tuple[MethodSpec, list[MethodSpec], MethodSpec]:
-    """(SGD, Newton specs with the main profile, the readout spec) of Table 1."""
-    lu = replace(cfg, classical_solvers=("lu",))
+    """(SGD, Newton specs with the main profile, the readout spec) of Table 1 (``settings.TABLE1_ROWS``): the
+    QLSA by the resource model, except the paper's scheduler and its Eq. 4 variant."""
+    eq4, res = replace(cfg, quantum_model="eq4"), replace(cfg, quantum_model="resources")
 
     def spec(method, label, newton):
         return MethodSpec(method, lr, label=label, newton=newton, write_trace=label == trace_label)
 
-    newton = [spec("newton-classical", "newton-lu", lu), spec("newton-classical", "newton-best-classical", cfg),
-              spec("newton-quantum", "newton-quantum", cfg), spec("hybrid", "q-newton-vs-lu", lu),
-              spec("hybrid", "q-newton", cfg)]
-    readout = spec("hybrid", "q-newton-readout", replace(cfg, quantum_model="resources"))
+    newton = [spec("newton-classical", "newton-lu", replace(eq4, classical_solvers=("lu",))),
+              spec("newton-classical", "newton-best-classical", eq4), spec("newton-quantum", "newton-quantum", res),
+              spec("hybrid", "q-newton-vs-lu", replace(eq4, classical_solvers=("lu",))),
+              spec("hybrid", "q-newton-eq4", eq4), spec("hybrid", "q-newton", res)]
+    readout = spec("hybrid", "q-newton-readout", res)
     return MethodSpec("sgd", sgd_lr, momentum=momentum), newton, readout
 
 
@@ -96,20 +99,30 @@ def _quick_grid(c: CalibrationSettings) -> list[tuple[int, float, float]]:
     return [(n, k, d) for n in (16, 256, 4096) for k in (2.0, 1e2, 1e4) for d in (0.1, 1.0)]
 
 
+def workload_block_sizes(config: ReproduceConfig) -> tuple[int, ...]:
+    """The block sizes n of both workloads (what Eq. 4 is fitted at)."""
+    sizes = {b.n for spec in (dnn_task_spec(config.dnn), gpt_task_spec(config.gpt))
+             for b in task_factory(spec)(config.seeds[0]).blocks()}
+    return tuple(sorted(sizes))
+
+
 def obtain_profile(config: ReproduceConfig, out_dir: Path, progress: bool) -> tuple[CalibrationProfile, Path, str]:
-    """(profile, its path, how it was obtained); see :class:`ReproduceConfig` ``calibration``."""
+    """(profile, its path, how it was obtained); see :class:`ReproduceConfig` ``calibration``. Paper Eq. 4 is
+    then refitted to the resource model at the workloads' block sizes (``cost.calibrate.refit_eq4``)."""
+    sizes = workload_block_sizes(config)
     if config.calibration is not None:
         path = Path(config.calibration)
-        return load_profile(path), path, f"loaded from {path}"
-    path = out_dir / "calibration.json"
-    if path.is_file() and not config.overwrite:
-        return load_profile(path), path, f"reused {path} (calibrated here by an earlier reproduce run)"
-    c = config.calibration_settings
-    prof = calibrate(sizes=c.sizes, repeats=c.repeats, threads=config.threads, progress=progress,
-                     quantum_grid=_quick_grid(c))
-    save_profile(prof, path)
-    return load_profile(path), path, (f"calibrated here (dense sizes {', '.join(map(str, c.sizes))}, "
-                                      f"{c.repeats} repeats, 1 BLAS thread) and saved to {path}")
+        prof, how = load_profile(path), f"loaded from {path}"
+    elif (out_dir / "calibration.json").is_file() and not config.overwrite:
+        path = out_dir / "calibration.json"
+        prof, how = load_profile(path), f"reused {path} (calibrated here by an earlier reproduce run)"
+    else:
+        path, c = out_dir / "calibration.json", config.calibration_settings
+        prof = load_profile(save_profile(calibrate(sizes=c.sizes, repeats=c.repeats, threads=config.threads,
+                                                   progress=progress, quantum_grid=_quick_grid(c)), path))
+        how = (f"calibrated here (dense sizes {', '.join(map(str, c.sizes))}, {c.repeats} repeats, 1 BLAS thread) "
+               f"and saved to {path}")
+    return refit_eq4(prof, sizes), path, how + f"; Eq. 4 refitted at the workloads' block sizes {list(sizes)}"
 
 
 
@@ -130,8 +143,8 @@ def warm_up(make, cfg: HybridNewtonConfig, profile: CalibrationProfile, readout_
     task = make(seed)
     batch = next(iter(task.batches()))
     with pinned_threads(threads):
-        for prof, c in ((profile, cfg), (readout_profile, replace(cfg, quantum_model="resources"))):
-            HybridNewton(task, prof, replace(c, seed=seed)).step(batch=batch)
+        for prof, model in ((profile, "eq4"), (profile, "resources"), (readout_profile, "resources")):
+            HybridNewton(task, prof, replace(cfg, seed=seed, quantum_model=model)).step(batch=batch)
 
 
 def run_table1(task: str, make, sgd_spec, newton_specs, readout_spec, sgd_stop, newton_stop, profile,
