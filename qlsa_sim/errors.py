@@ -30,7 +30,7 @@ class InputError(QlsaSimError, ValueError):
 class UnknownNameError(QlsaSimError, KeyError):
     """A name (model, data set, preset, profile, solver) is not known."""
 
-    def __init__(self, kind: str, name: str, known: "list[str] | tuple[str, ...]") -> None:
+    def __init__(self, kind: str, name: str, known: list[str] | tuple[str, ...]) -> None:
         self.kind, self.name, self.known = kind, name, tuple(known)
         super().__init__(f"unknown {kind} {name!r}; known: {', '.join(self.known) or '(none)'}")
 

@@ -6,4 +6,4 @@ lists them in the order ``--help`` shows them.
 """
 
 COMMANDS = ("demo", "record", "calibrate", "replay", "evolution", "sweep", "estimate", "validate",
-            "reproduce", "train")
+            "breakeven", "reproduce", "train")

@@ -1,13 +1,16 @@
-"""``qlsa-sim estimate``: modeled QLSA gate counts and times of one block per preset and hardware profile,
-from ``(n, kappa, density, eps)`` or from a matrix file (``experiments/estimate.py``)."""
+"""``qlsa-sim estimate``: what a QLSA solve of one block would cost, per preset: counts, time per logical gate-time
+profile, and physical surface-code figures (Qualtran's models), from ``(n, kappa, density, eps)`` or a matrix
+file (``experiments/estimate.py``). Every figure is MODELED."""
 
 from __future__ import annotations
 
 import argparse
 
+BASES = ("gates", "non-clifford", "depth", "count")
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("estimate", help="modeled QLSA gate counts and times per preset and hardware profile",
+    p = sub.add_parser("estimate", help="modeled QLSA counts, logical times and physical (surface-code) figures",
                        description="Modeled QLSA resources: from --n/--kappa/--density/--eps or from --matrix FILE.npy.")
     p.add_argument("--n", type=int, help="matrix dimension")
     p.add_argument("--kappa", type=float, help="condition number (>= 1)")
@@ -16,8 +19,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--matrix", help="symmetric matrix as .npy (loaded without pickle)")
     p.add_argument("--preset", action="append", help="query-cost preset (repeatable; default all)")
     p.add_argument("--profile", "--hardware", dest="hardware", action="append",
-                   help="hardware profile (repeatable; default all)")
-    p.add_argument("--basis", choices=("gates", "non-clifford", "depth", "count"), default="gates",
+                   help="logical gate-time profile (repeatable; default all)")
+    p.add_argument("--gate-time", type=float, help="also a logical gate time of this many seconds (idealized)")
+    p.add_argument("--physical", action="append",
+                   help="surface-code profile (repeatable; default surface-p1e-3-1us, surface-p1e-4-1us)")
+    p.add_argument("--cycle-time", type=float, help="also a custom surface code: cycle time in seconds (with "
+                                                     "--phys-error, --error-budget)")
+    p.add_argument("--phys-error", type=float, default=1e-3, help="custom surface code: physical error (default 1e-3)")
+    p.add_argument("--error-budget", type=float, default=1e-2, help="custom surface code: failure budget (default 0.01)")
+    p.add_argument("--basis", choices=BASES, default="gates",
                    help="time = all gates in sequence x gate time (gates, default) or T-equivalent x gate time "
                         "(non-clifford: Cliffords free); depth and count are deprecated aliases of gates")
     p.add_argument("--encoding", default="cheapest",
@@ -25,7 +35,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "dense_qroam | factor | factor_qroam (dense and factor need --matrix)")
     p.add_argument("--state-prep", action="store_true", help="include preparing |b> in the time")
     p.add_argument("--readout", action="store_true", help="include tomography of x in the time")
-    p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    p.add_argument("--json", action="store_true", help="print the estimate document (schema qlsa-sim-estimate/1)")
     return p
 
 
@@ -49,19 +59,29 @@ def _features(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from qlsa_sim.experiments.estimate import estimate_table
+    from qlsa_sim.experiments.estimate import (
+        DEFAULT_PHYSICAL,
+        estimate_document,
+        logical_table,
+        physical_table,
+    )
+    from qlsa_sim.quantum.estimation.physical import custom_profile
 
     f = _features(args)
-    df = estimate_table(f, args.eps, args.preset, args.hardware, basis=args.basis,
-                        include_state_prep=args.state_prep, include_readout=args.readout, encoding=args.encoding)
+    physical = list(args.physical or DEFAULT_PHYSICAL)
+    if args.cycle_time is not None:
+        physical.append(custom_profile(args.cycle_time, args.phys_error, args.error_budget))
+    doc = estimate_document(f, args.eps, presets=args.preset, hardware=args.hardware, physical=physical,
+                            gate_time_s=args.gate_time, basis=args.basis, include_state_prep=args.state_prep,
+                            include_readout=args.readout, encoding=args.encoding,
+                            inputs={"matrix": args.matrix, "density": args.density})
     if args.json:
-        print(df.to_json(orient="records", indent=1, double_precision=15))
+        print(doc.model_dump_json(indent=1))
         return 0
-    cols = ["preset", "hardware", "encoding", "kappa_eff", "queries", "toffoli", "t_count", "rotations",
-            "t_equivalent", "qubits", "seconds"]
-    print(f"n={f.n} nnz/row={f.max_nnz_per_row} kappa={f.kappa:.6g} eps={args.eps:g}  (all figures MODELED; "
-          f"time basis={df['basis'].iloc[0]}; components: qlsa{' + state_prep' if args.state_prep else ''}"
-          f"{' + readout' if args.readout else ''}; t_count excludes Toffolis; t_equivalent = t_count + 4 toffoli "
-          "+ T per rotation; qubits are logical)")
-    print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    fmt = {"float_format": lambda v: f"{v:.4g}"}
+    print(f"n={f.n} nnz/row={f.max_nnz_per_row} kappa={f.kappa:.6g} eps={args.eps:g}  (all figures MODELED; t "
+          "excludes Toffolis; t_equivalent = t + 4 toffoli + T per rotation; qubits are logical)")
+    print(logical_table(doc).drop(columns=["id", "modeled"]).to_string(index=False, **fmt))
+    print("\nphysical (surface code, Qualtran's models; infeasible points give the reason, not a number):")
+    print(physical_table(doc).drop(columns=["id", "modeled"]).to_string(index=False, **fmt))
     return 0

@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from qlsa_sim.commands.options import add_quiet, add_task_options, curvature_config, task_spec
+from qlsa_sim.commands.options import (
+    add_quiet,
+    add_task_options,
+    curvature_config,
+    task_spec,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

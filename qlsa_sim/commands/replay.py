@@ -7,7 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from qlsa_sim.commands.options import DEFAULT_CALIBRATION, add_parallel_options, add_quiet, parallel_options
+from qlsa_sim.commands.options import (
+    DEFAULT_CALIBRATION,
+    add_parallel_options,
+    add_quiet,
+    parallel_options,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -24,6 +29,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="Eq. 4 fitted to the resource model at this trace's block sizes (trace, default: its "
                         "ln(n/eps) cannot follow the counted cost across sizes) or as fitted in the profile")
     p.add_argument("--no-measure", action="store_true", help="do not time a real dense solve per block")
+    p.add_argument("--physical", default="surface-p1e-4-1us",
+                   help="surface-code profile each block's QLSA is also priced on (default surface-p1e-4-1us)")
     p.add_argument("--save-features", action="store_true", help="write features back into the manifest")
     add_quiet(p)
     add_parallel_options(p)
@@ -36,8 +43,13 @@ def run(args: argparse.Namespace) -> int:
     from qlsa_sim.experiments.replay_outputs import write_replay_report
     from qlsa_sim.linalg.features import FeatureConfig
     from qlsa_sim.schedule.pipeline import SchedulePolicy
-    from qlsa_sim.schedule.replay import (ReplayConfig, format_failures, plan_replay, replay_trace,
-                                          write_features_to_manifest)
+    from qlsa_sim.schedule.replay import (
+        ReplayConfig,
+        format_failures,
+        plan_replay,
+        replay_trace,
+        write_features_to_manifest,
+    )
 
     plan = plan_replay(args.trace)  # validates the manifest before any work
     profile = load_profile(args.calibration)
@@ -58,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         write_features_to_manifest(args.trace, df)
     out = Path(args.out or Path("analysis") / plan.run)
     outs = write_replay_report(df, profile, out, quantum_model=args.quantum_model,
-                               trace_label=f"{plan.run} ({plan.meta.dataset})")
+                               trace_label=f"{plan.run} ({plan.meta.dataset})", physical=args.physical)
     print(outs.speedup_md.read_text())
     print(f"wrote {outs.decisions_csv}, {outs.speedup_csv}, {outs.speedup_md}, "
           + ", ".join(str(p) for p in outs.crossover))

@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qlsa_sim.commands.options import add_parallel_options, add_quiet, float_list, int_list, parallel_options
+from qlsa_sim.commands.options import (
+    add_parallel_options,
+    add_quiet,
+    float_list,
+    int_list,
+    parallel_options,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -11,7 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from qlsa_sim.commands.options import add_quiet, add_task_options, curvature_config, names_list, seeds, task_spec
+from qlsa_sim.commands.options import (
+    add_quiet,
+    add_task_options,
+    curvature_config,
+    names_list,
+    seeds,
+    task_spec,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -58,7 +65,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from qlsa_sim.cost.profile import load_profile
     from qlsa_sim.errors import InputError
-    from qlsa_sim.experiments.baselines import MethodSpec, run_baselines, write_run_outputs
+    from qlsa_sim.experiments.baselines import (
+        MethodSpec,
+        run_baselines,
+        write_run_outputs,
+    )
     from qlsa_sim.experiments.tasks import task_factory
     from qlsa_sim.linalg.features import FeatureConfig
     from qlsa_sim.train.hybrid_newton import HybridNewtonConfig

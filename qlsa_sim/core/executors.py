@@ -261,7 +261,7 @@ def _run_process_pool(fn, pairs, workers, retries, bar, stop_on_error) -> dict[s
 # ---------------------------------------------------------------- dask
 def _import_distributed():
     try:
-        import distributed  # noqa: F401
+        import distributed
     except ImportError as e:
         raise QlsaSimError(f"the dask executor needs the optional extra: {DASK_EXTRA_HINT} ({e})") from None
     return distributed

@@ -28,8 +28,14 @@ from tqdm.auto import tqdm
 from qlsa_sim.core.names import Solver
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost import classical_solvers as cs
-from qlsa_sim.cost.models import (ClassicalCubicModel, ClassicalFlopModel, QuantumEq4Model, QuantumResourceModel,
-                                  eq4_regressor, grid_features)
+from qlsa_sim.cost.models import (
+    ClassicalCubicModel,
+    ClassicalFlopModel,
+    QuantumEq4Model,
+    QuantumResourceModel,
+    eq4_regressor,
+    grid_features,
+)
 from qlsa_sim.cost.profile import CalibrationProfile, ClassicalFit, QuantumFit
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg import solvers

@@ -27,9 +27,25 @@ from qlsa_sim.cost import classical_solvers as cs
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import MatrixFeatures
 from qlsa_sim.quantum.estimation.encodings import ENCODINGS, MatrixInfo
-from qlsa_sim.quantum.estimation.resources import (QLSAResources, effective_alpha_kappa, estimate_for_encoding,
-                                                    estimate_qlsa_resources, qlsa_resources_all_encodings)
-from qlsa_sim.quantum.estimation.timing import canonical_basis, qlsa_time
+from qlsa_sim.quantum.estimation.hardware import HardwareProfile, get_profile
+from qlsa_sim.quantum.estimation.physical import (
+    physical_estimate,
+    surface_code_profile_names,
+)
+from qlsa_sim.quantum.estimation.resources import (
+    QLSAResources,
+    effective_alpha_kappa,
+    estimate_for_encoding,
+    estimate_qlsa_resources,
+    logical_counts,
+    qlsa_resources_all_encodings,
+)
+from qlsa_sim.quantum.estimation.timing import (
+    QuantumTime,
+    canonical_basis,
+    qlsa_time,
+    tomography_copies,
+)
 
 SecondsFn = Callable[[int, float, float], float]
 
@@ -203,10 +219,13 @@ class QuantumResourceModel:
     include_state_prep: bool = False
     include_readout: bool = False
     encoding: str = "cheapest"
+    gate_time_s: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.precision < 1:
             raise InputError(f"QLSA precision eps must be in (0, 1), got {self.precision}")
+        if self.gate_time_s is not None and not (math.isfinite(self.gate_time_s) and self.gate_time_s > 0):
+            raise InputError(f"a gate time must be finite and > 0 s, got {self.gate_time_s}")
         object.__setattr__(self, "basis", canonical_basis(self.basis))
         if self.encoding not in ENCODING_CHOICES:
             raise UnknownNameError("block encoding", str(self.encoding), ENCODING_CHOICES)
@@ -239,17 +258,54 @@ class QuantumResourceModel:
         norm sqrt(2) ||A||_F."""
         if not math.isfinite(f.kappa):
             return _singular(self.solver)
-        timed = [(qlsa_time(r, self.hardware, basis=self.basis, include_state_prep=self.include_state_prep,
-                            include_readout=self.include_readout), r) for r in self.candidates(f)]
+        timed = [(self.time(r), r) for r in self.candidates(f)]
         t, res = min(timed, key=lambda tr: tr[0].seconds)
         parts = ", ".join(name for name, _ in t.components)
         how = "cheapest of " + "/".join(r.encoding for _, r in timed) if len(timed) > 1 else res.encoding
         sigma_max = max(abs(f.lambda_min), abs(f.lambda_max))
         ratio = res.alpha / sigma_max if sigma_max > 0 and res.encoding != "ideal" else 1.0
+        machine = (f"the surface code of physical profile {self.hardware} ({t.basis})" if self.on_surface_code
+                   else f"{self.hardware} gate time, {self.basis} basis")
         return CostEstimate(self.solver, t.seconds,
                             f"{self.preset} queries x {res.encoding} block-encoding gates ({how}, alpha/||A|| = "
-                            f"{ratio:.3g}) x {self.hardware} gate time, {self.basis} basis [{parts}]",
-                            components=tuple(t.components), resources=res)
+                            f"{ratio:.3g}) on {machine} [{parts}]", components=tuple(t.components), resources=res)
+
+    @property
+    def on_surface_code(self) -> bool:
+        """Whether ``hardware`` names a surface-code machine (time from Qualtran's physical models)."""
+        return self.gate_time_s is None and self.hardware in surface_code_profile_names()
+
+    @property
+    def hardware_label(self) -> str:
+        """The hardware's name, or ``gate-time-<t>s`` for a given gate time."""
+        return f"gate-time-{self.gate_time_s:g}s" if self.gate_time_s is not None else self.hardware
+
+    @property
+    def gate_time(self) -> float:
+        """Seconds per logical gate (layer) of a gate-time profile (NaN on a surface-code profile)."""
+        if self.gate_time_s is not None:
+            return self.gate_time_s
+        return math.nan if self.on_surface_code else get_profile(self.hardware).gate_time_s
+
+    def time(self, res: QLSAResources) -> QuantumTime:
+        """Modeled seconds of the solve ``res`` on ``hardware``: logical gates x gate time for a gate-time profile
+        (``quantum/estimation/timing.py``), or the surface-code wall time of Qualtran's models for a physical
+        profile (``quantum/estimation/physical.py``; infeasible = inf seconds, the reason in ``basis``). Readout
+        repeats the solve ``36 n ln n / delta^2`` times (Kerenidis & Prakash, arXiv:1808.09266, Thm 4.3)."""
+        if not self.on_surface_code:
+            hw = (HardwareProfile(self.hardware_label, self.gate_time_s, "a gate time given by the user", "user-given")
+                  if self.gate_time_s is not None else self.hardware)
+            return qlsa_time(res, hw, basis=self.basis, include_state_prep=self.include_state_prep,
+                             include_readout=self.include_readout)
+        phys = physical_estimate(logical_counts(res, include_state_prep=self.include_state_prep), self.hardware)
+        if not phys.feasible:
+            return QuantumTime(math.inf, (("qlsa", math.inf),), f"infeasible: {phys.reason}", self.hardware)
+        comps = [("qlsa", float(phys.wall_time_s))]
+        if self.include_readout:
+            comps.append(("readout", (tomography_copies(res.n, 1e-2) - 1.0) * comps[0][1]))
+        return QuantumTime(float(sum(v for _, v in comps)), tuple(comps),
+                           f"surface code: {phys.physical_qubits} physical qubits, d = {phys.code_distance}",
+                           self.hardware)
 
     def describe(self) -> str:
         enc = "the cheapest block encoding" if self.encoding == "cheapest" else f"the {self.encoding} encoding"

@@ -22,10 +22,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from qlsa_sim.core.atomic import atomic_write_json, json_dumps, to_jsonable
 from qlsa_sim.core.names import QuantumModel, Solver
-from qlsa_sim.cost.models import (ENCODING_CHOICES, ClassicalCubicModel, ClassicalFlopModel, ClassicalModel,
-                                  QuantumCostModel, QuantumEq4Model, QuantumResourceModel, quantum_model)
+from qlsa_sim.cost.models import (
+    ENCODING_CHOICES,
+    ClassicalCubicModel,
+    ClassicalFlopModel,
+    ClassicalModel,
+    QuantumCostModel,
+    QuantumEq4Model,
+    QuantumResourceModel,
+    quantum_model,
+)
 from qlsa_sim.errors import CalibrationError
 from qlsa_sim.quantum.estimation.hardware import profile_names
+from qlsa_sim.quantum.estimation.physical import surface_code_profile_names
 from qlsa_sim.quantum.estimation.presets import preset_names
 from qlsa_sim.quantum.estimation.timing import BASES, BASIS_ALIASES
 
@@ -149,7 +158,8 @@ def _classical_json(c: ClassicalFit) -> dict:
 
 def _resource_json(r: QuantumResourceModel) -> dict:
     return {"precision": r.precision, "preset": r.preset, "hardware": r.hardware, "basis": r.basis,
-            "include_state_prep": r.include_state_prep, "include_readout": r.include_readout, "encoding": r.encoding}
+            "include_state_prep": r.include_state_prep, "include_readout": r.include_readout, "encoding": r.encoding,
+            "gate_time_s": r.gate_time_s}
 
 
 # ------------------------------------------------------------------------------------------ on disk
@@ -205,6 +215,7 @@ class ResourceSection(_Strict):
     include_state_prep: bool = False
     include_readout: bool = False
     encoding: str = "cheapest"
+    gate_time_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
     @field_validator("encoding")
     @classmethod
@@ -223,8 +234,9 @@ class ResourceSection(_Strict):
     @field_validator("hardware")
     @classmethod
     def _hardware(cls, v: str) -> str:
-        if v not in profile_names():
-            raise ValueError(f"unknown hardware profile {v!r}; known: {', '.join(profile_names())}")
+        known = (*profile_names(), *surface_code_profile_names())
+        if v not in known:
+            raise ValueError(f"unknown hardware profile {v!r}; known: {', '.join(known)}")
         return v
 
     @field_validator("basis")
@@ -321,7 +333,7 @@ def profile_from_json(raw: Any, *, path: str = "<memory>") -> CalibrationProfile
     classical = tuple(_parse_solver(name, sec, path) for name, sec in f.classical.solvers.items())
     rs = f.quantum.resource_model
     resources = QuantumResourceModel(rs.precision, rs.preset, rs.hardware, rs.basis, rs.include_state_prep,
-                                     rs.include_readout, rs.encoding)
+                                     rs.include_readout, rs.encoding, rs.gate_time_s)
     eq4 = QuantumFit(QuantumEq4Model(f.quantum.q1, f.quantum.q2, rs.precision, rs.preset, rs.hardware),
                      f.quantum.r2, f.quantum.r2_log, f.quantum.fit, tuple(f.quantum.grid), tuple(f.quantum.error_by_n))
     return CalibrationProfile(classical, eq4, resources, measured=f.classical.measured,
@@ -368,5 +380,13 @@ def load_profile(path: str | Path) -> CalibrationProfile:
     return profile_from_json(raw, path=str(path))
 
 
-__all__ = ["CalibrationProfile", "ClassicalFit", "QuantumFit", "QuantumModel", "load_profile", "profile_from_json",
-           "profile_from_constants", "save_profile"]
+__all__ = [
+    "CalibrationProfile",
+    "ClassicalFit",
+    "QuantumFit",
+    "QuantumModel",
+    "load_profile",
+    "profile_from_constants",
+    "profile_from_json",
+    "save_profile",
+]

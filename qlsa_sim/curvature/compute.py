@@ -20,7 +20,13 @@ import torch
 from torch import nn
 
 from qlsa_sim.core.names import CurvatureKind, HessianMethod, Storage, names, parse
-from qlsa_sim.curvature.blocks import BlockSpec, block_gradient, block_hessian, check_memory_budget, _block_loss
+from qlsa_sim.curvature.blocks import (
+    BlockSpec,
+    _block_loss,
+    block_gradient,
+    block_hessian,
+    check_memory_budget,
+)
 from qlsa_sim.curvature.mlp_ggn import block_from_kron, factor_from_kron, mlp_layer_kron
 from qlsa_sim.errors import InputError
 from qlsa_sim.traces.store import BlockData
@@ -104,7 +110,7 @@ def block_curvature(task, params: Mapping[str, torch.Tensor], batch, block: Bloc
     """One block (float64) of ``task`` at ``params`` on ``batch``, with its gradient."""
     kind, storage = parse(CurvatureKind, kind, "curvature kind"), parse(Storage, storage, "storage")
     method = parse(HessianMethod, method, "Hessian method")
-    loss_fn = lambda p: task.loss(p, batch)  # noqa: E731
+    loss_fn = lambda p: task.loss(p, batch)
     g = block_gradient(loss_fn, params, block).numpy()
     if storage == "dense":
         check_memory_budget(block, dtype=torch.float64, budget_bytes=budget_bytes)

@@ -53,8 +53,19 @@ from tqdm.auto import tqdm
 from qlsa_sim.core.atomic import atomic_write_json
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, TraceError, UnknownNameError
-from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, StepLog, history_frames
-from qlsa_sim.train.runner import CHECKPOINT, StopRule, TrainingState, first_order_step, run_training
+from qlsa_sim.train.hybrid_newton import (
+    HybridNewton,
+    HybridNewtonConfig,
+    StepLog,
+    history_frames,
+)
+from qlsa_sim.train.runner import (
+    CHECKPOINT,
+    StopRule,
+    TrainingState,
+    first_order_step,
+    run_training,
+)
 from qlsa_sim.train.task import TrainingTask
 
 METHODS = ("sgd", "adam", "newton-classical", "newton-quantum", "hybrid")

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from qlsa_sim.core.names import Solver
 from qlsa_sim.cost.models import SecondsFn, seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
-from qlsa_sim.core.names import Solver
 from qlsa_sim.linalg.features import MatrixFeatures
 
 KAPPA_RANGE = (1.0, 1e8)

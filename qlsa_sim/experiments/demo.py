@@ -18,7 +18,6 @@ from qlsa_sim.schedule.replay import ReplayConfig, replay, write_features_to_man
 from qlsa_sim.traces.store import TraceReader
 from qlsa_sim.train.record import RecordConfig, record_trace
 
-
 #: The sizes ``qlsa-sim calibrate`` times by default.
 CALIBRATION_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 

@@ -38,7 +38,6 @@ import scipy.sparse.linalg
 from qlsa_sim.errors import InputError
 
 
-
 @dataclass(frozen=True)
 class SpectrumEstimate:
     """One condition-number estimate of ``H + eps*I`` with its provenance.

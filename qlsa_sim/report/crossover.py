@@ -14,11 +14,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from qlsa_sim.report.figures import save_figure  # noqa: E402
+from qlsa_sim.report.figures import save_figure
 
 
 def plot_crossover(grids: Sequence[tuple[str, np.ndarray]], kappas: np.ndarray, dens: np.ndarray, n: int,

@@ -8,10 +8,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from qlsa_sim.report.figures import save_figure  # noqa: E402
+from qlsa_sim.report.figures import save_figure
 
 
 def plot_evolution(table: pd.DataFrame, out_stem: str | Path) -> list[Path]:

@@ -15,11 +15,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from qlsa_sim.errors import InputError  # noqa: E402
+from qlsa_sim.errors import InputError
 
 COLOURS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 

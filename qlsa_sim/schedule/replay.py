@@ -27,8 +27,15 @@ from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError, TraceError
 from qlsa_sim.linalg.solvers import cholesky_solve, lu_solve
 from qlsa_sim.schedule.pipeline import SchedulePolicy, decide_block
-from qlsa_sim.traces.store import (Snapshot, TraceMeta, is_local_fs, iter_snapshot_file, read_manifest, snapshot_id,
-                                   update_row_fields)
+from qlsa_sim.traces.store import (
+    Snapshot,
+    TraceMeta,
+    is_local_fs,
+    iter_snapshot_file,
+    read_manifest,
+    snapshot_id,
+    update_row_fields,
+)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.core.atomic import atomic_write, atomic_write_json, to_jsonable
+from qlsa_sim.errors import InputError, TraceError
 
 FORMAT = "qlsa-sim-trace/1"
 MANIFEST = "manifest.json"
@@ -54,7 +54,7 @@ class TraceMeta:
     live: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @classmethod
-    def from_manifest(cls, meta: Any, where: str = "manifest") -> "TraceMeta":
+    def from_manifest(cls, meta: Any, where: str = "manifest") -> TraceMeta:
         """Parse a manifest's ``meta`` (TraceError naming ``where`` if it has the wrong shape)."""
         if meta is None:
             meta = {}

@@ -63,17 +63,25 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from qlsa_sim.core.names import CircuitEncoding, Emulation, Mode, QuantumModel, Solver, TraceDtype, parse
+from qlsa_sim.core.names import (
+    CircuitEncoding,
+    Emulation,
+    Mode,
+    QuantumModel,
+    Solver,
+    TraceDtype,
+    parse,
+)
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.curvature.blocks import BlockSpec, flat_block, named_params
@@ -163,7 +171,7 @@ class HybridNewtonConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "HybridNewtonConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> HybridNewtonConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -249,7 +257,7 @@ class StepLog:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "StepLog":
+    def from_dict(cls, d: Mapping[str, Any]) -> StepLog:
         kw = dict(d)
         kw["blocks"] = tuple(dict(b) for b in kw.get("blocks", ()))
         return cls(**kw)
@@ -432,7 +440,9 @@ class HybridNewton(torch.optim.Optimizer):
         cfg = self.config
         if (cfg.quantum_emulation == Emulation.CIRCUIT and f.n <= cfg.circuit_max_n and f.positive_definite
                 and float(np.linalg.norm(g)) > 0):
-            from qlsa_sim.quantum.circuits.simulate import simulate_qsvt_solve  # qiskit: only when asked
+            from qlsa_sim.quantum.circuits.simulate import (
+                simulate_qsvt_solve,  # qiskit: only when asked
+            )
 
             try:
                 s = simulate_qsvt_solve(A, g, self.precision, encoding=cfg.circuit_encoding,

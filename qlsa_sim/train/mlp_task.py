@@ -9,7 +9,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from qlsa_sim.curvature.blocks import BlockSpec, partition_per_layer, partition_per_tensor
+from qlsa_sim.curvature.blocks import (
+    BlockSpec,
+    partition_per_layer,
+    partition_per_tensor,
+)
 from qlsa_sim.data.images import ImageDataset
 from qlsa_sim.errors import UnknownNameError
 from qlsa_sim.models.mlp import MLPConfig, build_mlp

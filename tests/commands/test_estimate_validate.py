@@ -7,27 +7,77 @@ import json
 import numpy as np
 import pytest
 
-from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.cli import build_parser
 from qlsa_sim.commands.estimate import run as run_estimate
 from qlsa_sim.commands.validate import run as run_validate
-from qlsa_sim.experiments.estimate import estimate_table, point_features
+from qlsa_sim.errors import InputError, UnknownNameError
+from qlsa_sim.experiments.estimate import (
+    EstimateDocument,
+    estimate_document,
+    logical_table,
+    point_features,
+)
+from qlsa_sim.quantum.circuits.simulate import random_spd
 from qlsa_sim.quantum.estimation.hardware import profile_names
 from qlsa_sim.quantum.estimation.presets import preset_names
-from qlsa_sim.quantum.circuits.simulate import random_spd
 
 
 def _parse(argv):
     return build_parser().parse_args(argv)
 
 
-def test_estimate_table_shape():
-    df = estimate_table(point_features(1000, 100.0, 0.05, 1e-3), 1e-3)
-    assert len(df) == len(preset_names()) * len(profile_names())
-    assert df["id"].is_unique and bool(df["modeled"].all()) and set(df["nnz_per_row"]) == {50}
-    one = df[(df.preset == "dalzell2024") & (df.hardware == "attosecond")].iloc[0]
-    assert one.queries == pytest.approx(56 * 100 + 1.05 * 100 * np.log(1e3))
-    assert one.seconds == pytest.approx(one.depth * 1e-18 * one.repetitions)
+def _doc(capsys, argv):
+    assert run_estimate(_parse(argv + ["--json"])) == 0
+    return EstimateDocument.model_validate_json(capsys.readouterr().out)  # validates against the schema
+
+
+def test_estimate_document_shape():
+    doc = estimate_document(point_features(1000, 100.0, 0.05, 1e-3), 1e-3, physical=())
+    assert len(doc.estimates) == len(preset_names()) and doc.schema_version == "qlsa-sim-estimate/1" and doc.modeled
+    assert {e.id for e in doc.estimates} == set(preset_names())
+    one = next(e for e in doc.estimates if e.preset == "dalzell2024")
+    assert one.queries == pytest.approx(56 * 100 + 1.05 * 100 * np.log(1e3)) and one.encoding == "ideal"
+    atto = next(t for t in one.logical_time if t.hardware == "attosecond")
+    assert atto.seconds == pytest.approx(atto.components["qlsa"]) and atto.gate_time_s == 1e-18
+    assert len(one.logical_time) == len(profile_names())
+    t = logical_table(doc)
+    assert t["id"].is_unique and len(t) == len(preset_names()) * len(profile_names()) and t["modeled"].all()
+
+
+def test_estimate_json_has_a_schema_units_inputs_and_physical_figures(capsys):
+    doc = _doc(capsys, ["estimate", "--n", "256", "--kappa", "100", "--density", "0.1", "--preset", "dalzell2024",
+                        "--profile", "attosecond", "--gate-time", "1e-6", "--cycle-time", "1e-6", "--phys-error",
+                        "1e-4"])
+    assert set(doc.units) >= {"seconds", "toffoli", "t", "physical_qubits", "wall_time_s", "gate_time_s"}
+    assert doc.inputs["n"] == 256 and doc.inputs["eps"] == 0.01 and doc.inputs["encoding"] == "cheapest"
+    (e,) = doc.estimates
+    assert [t.hardware for t in e.logical_time] == ["attosecond", "gate-time-1e-06s"]
+    assert e.logical_time[1].seconds == pytest.approx(1e12 * e.logical_time[0].seconds)
+    assert e.counts.t_equivalent == pytest.approx(e.counts.t + 4 * e.counts.toffoli
+                                                  + e.counts.t_per_rotation * e.counts.rotations)
+    by = {p.profile: p for p in e.physical}
+    assert set(by) == {"surface-p1e-3-1us", "surface-p1e-4-1us", "custom-gidney-fowler-p0.0001-cycle1e-06s-budget0.01"}
+    for p in e.physical:  # a number or the reason, never both
+        assert (p.wall_time_s is not None) == p.feasible and (p.reason != "" or p.feasible)
+        if p.feasible:
+            assert p.physical_qubits > 0 and p.code_distance >= 3 and p.error_split["total"] <= p.error_budget
+    # the custom profile is the built-in p = 1e-4, 1 us one
+    custom = by["custom-gidney-fowler-p0.0001-cycle1e-06s-budget0.01"]
+    assert custom.wall_time_s == by["surface-p1e-4-1us"].wall_time_s
+
+
+def test_physical_figures_equal_qualtrans_model_on_the_same_counts():
+    from qlsa_sim.cost.models import QuantumResourceModel
+    from qlsa_sim.quantum.estimation.physical import physical_estimate
+    from qlsa_sim.quantum.estimation.resources import logical_counts
+
+    f = point_features(512, 1e3, 0.1, 1e-2)
+    res = QuantumResourceModel().estimate(f).resources
+    direct = physical_estimate(logical_counts(res), "surface-p1e-4-1us")
+    on_hw = QuantumResourceModel(hardware="surface-p1e-4-1us").estimate(f)
+    assert direct.feasible and on_hw.seconds == pytest.approx(direct.wall_time_s, rel=1e-12)
+    bad = QuantumResourceModel(hardware="surface-p1e-3-1us").estimate(point_features(12544, 1e4, 0.5, 1e-2))
+    assert bad.seconds == float("inf") and "infeasible" in bad.model  # infeasible: a reason, not a number
 
 
 def test_estimate_from_parameters(capsys):
@@ -35,19 +85,17 @@ def test_estimate_from_parameters(capsys):
                    "--preset", "jennings2023_v1", "--preset", "dalzell2024", "--profile", "attosecond"])
     assert run_estimate(args) == 0
     out = capsys.readouterr().out
-    assert "jennings2023_v1" in out and "dalzell2024" in out and "MODELED" in out
+    assert "jennings2023_v1" in out and "dalzell2024" in out and "MODELED" in out and "physical" in out
     assert "nnz/row=7778" in out  # ceil(0.62 * 12544)
 
 
 def test_estimate_json_with_components(capsys):
-    args = _parse(["estimate", "--n", "64", "--kappa", "20", "--density", "0.1", "--json", "--state-prep",
-                   "--readout", "--profile", "logical-ec", "--preset", "qsvt"])
-    assert run_estimate(args) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 1 and rows[0]["hardware"] == "logical-ec"
-    comps = json.loads(rows[0]["components"])
-    assert set(comps) == {"qlsa", "state_prep", "readout"}
-    assert rows[0]["seconds"] == pytest.approx(sum(comps.values()))
+    doc = _doc(capsys, ["estimate", "--n", "64", "--kappa", "20", "--density", "0.1", "--state-prep", "--readout",
+                        "--profile", "logical-ec", "--preset", "qsvt"])
+    (e,) = doc.estimates
+    (t,) = e.logical_time
+    assert t.hardware == "logical-ec" and set(t.components) == {"qlsa", "state_prep", "readout"}
+    assert t.seconds == pytest.approx(sum(t.components.values()))
 
 
 def test_estimate_from_matrix(tmp_path, capsys):
@@ -55,20 +103,17 @@ def test_estimate_from_matrix(tmp_path, capsys):
     path = tmp_path / "a.npy"
     np.save(path, a)
     lam = np.linalg.eigvalsh(a)
-    assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--profile", "attosecond",
-                                "--encoding", "sparse"])) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["kappa"] == pytest.approx(lam[-1] / lam[0]) and rows[0]["encoding"] == "sparse"
-    assert rows[0]["kappa_eff"] == pytest.approx(12 * np.abs(a).max() / lam[0])  # dense: s = n
-    assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--profile", "attosecond",
-                                "--encoding", "dense"])) == 0
-    dense = json.loads(capsys.readouterr().out)[0]
-    assert dense["alpha"] == pytest.approx(np.linalg.norm(a)) and dense["kappa_eff"] == pytest.approx(
+    argv = ["estimate", "--matrix", str(path), "--profile", "attosecond", "--preset", "dalzell2024"]
+    sparse = _doc(capsys, argv + ["--encoding", "sparse"])
+    assert sparse.inputs["kappa"] == pytest.approx(lam[-1] / lam[0]) and sparse.estimates[0].encoding == "sparse"
+    assert sparse.estimates[0].kappa_eff == pytest.approx(12 * np.abs(a).max() / lam[0])  # dense: s = n
+    dense = _doc(capsys, argv + ["--encoding", "dense"]).estimates[0]
+    assert dense.alpha == pytest.approx(np.linalg.norm(a)) and dense.kappa_eff == pytest.approx(
         np.linalg.norm(a) / lam[0])
     # the default weighs every encoding the matrix allows and keeps the cheapest
-    assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--profile", "attosecond"])) == 0
-    best = json.loads(capsys.readouterr().out)[0]
-    assert best["seconds"] <= min(rows[0]["seconds"], dense["seconds"]) * (1 + 1e-12)
+    best = _doc(capsys, argv).estimates[0]
+    assert best.logical_time[0].seconds <= min(sparse.estimates[0].logical_time[0].seconds,
+                                               dense.logical_time[0].seconds) * (1 + 1e-12)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +161,7 @@ def test_estimate_indefinite_matrix_by_singular_values(tmp_path, capsys):
     np.save(path, np.diag([4.0, -0.5, 1.0]))
     assert run_estimate(_parse(["estimate", "--matrix", str(path), "--json", "--preset", "dalzell2024",
                                 "--profile", "attosecond"])) == 0
-    assert json.loads(capsys.readouterr().out)[0]["kappa"] == pytest.approx(8.0)
+    assert json.loads(capsys.readouterr().out)["inputs"]["kappa"] == pytest.approx(8.0)
 
 
 def test_validate_default_and_qasm(tmp_path, capsys):
@@ -155,12 +200,12 @@ def test_estimate_matrix_with_encoding(tmp_path, capsys):
     a = random_spd(12, 30.0, np.random.default_rng(0))
     path = tmp_path / "a.npy"
     np.save(path, a)
-    argv = ["estimate", "--matrix", str(path), "--json", "--profile", "logical-ec", "--preset", "dalzell2024"]
-    assert run_estimate(_parse(argv + ["--encoding", "dense", "--basis", "non-clifford"])) == 0
-    row = json.loads(capsys.readouterr().out)[0]
+    argv = ["estimate", "--matrix", str(path), "--profile", "logical-ec", "--preset", "dalzell2024"]
+    e = _doc(capsys, argv + ["--encoding", "dense", "--basis", "non-clifford"]).estimates[0]
     lam = np.linalg.eigvalsh(a)
-    assert row["encoding"] == "dense" and row["alpha"] == pytest.approx(np.linalg.norm(a))  # ||A||_F
-    assert row["kappa_eff"] == pytest.approx(np.linalg.norm(a) / lam[0])
-    assert row["basis"] == "non-clifford" and row["seconds"] == pytest.approx(row["t_equivalent"] * row["gate_time_s"])
+    assert e.encoding == "dense" and e.alpha == pytest.approx(np.linalg.norm(a))  # ||A||_F
+    assert e.kappa_eff == pytest.approx(np.linalg.norm(a) / lam[0])
+    t = e.logical_time[0]
+    assert t.basis == "non-clifford" and t.seconds == pytest.approx(e.counts.t_equivalent * t.gate_time_s)
     with pytest.raises(InputError, match="needs --matrix"):
         run_estimate(_parse(["estimate", "--n", "10", "--kappa", "5", "--density", "0.5", "--encoding", "dense"]))

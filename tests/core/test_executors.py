@@ -7,12 +7,11 @@ functions.
 import sys
 
 import pytest
-
-from qlsa_sim.errors import InputError, QlsaSimError
-from qlsa_sim.core import executors
-from qlsa_sim.core.executors import run_tasks
 from executor_workers import always_die, die_once, fail_on_three, flaky, square  # type: ignore[import-not-found]
 
+from qlsa_sim.core import executors
+from qlsa_sim.core.executors import run_tasks
+from qlsa_sim.errors import InputError, QlsaSimError
 
 ITEMS = [(f"k{i:02d}", i) for i in range(8)]
 

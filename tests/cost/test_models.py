@@ -1,16 +1,19 @@
 """Cost models against hand-computed values; calibration fits on synthetic timings; profile files."""
 
-import copy
-import json
 
 import numpy as np
 import pytest
+from references import qlsa_seconds
 
 from qlsa_sim.cost.calibrate import fit_linear_relative
+from qlsa_sim.cost.models import (
+    ClassicalCubicModel,
+    QuantumEq4Model,
+    QuantumResourceModel,
+    eq4_regressor,
+)
 from qlsa_sim.cost.profile import profile_from_constants
-from references import qlsa_seconds
-from qlsa_sim.cost.models import ClassicalCubicModel, QuantumEq4Model, QuantumResourceModel, eq4_regressor
-from qlsa_sim.errors import CalibrationError, InputError
+from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.features import MatrixFeatures
 
 

@@ -5,8 +5,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from qlsa_sim.curvature.blocks import (block_gradient, block_hessian, check_memory_budget, named_params,
-                                       partition_per_layer, partition_per_tensor, split_rows)
+from qlsa_sim.curvature.blocks import (
+    block_gradient,
+    block_hessian,
+    check_memory_budget,
+    named_params,
+    partition_per_layer,
+    partition_per_tensor,
+    split_rows,
+)
 from qlsa_sim.errors import MemoryBudgetError
 from qlsa_sim.models.mlp import MLPConfig, build_mlp
 
@@ -17,7 +24,7 @@ def small_problem():
     model = build_mlp(MLPConfig((5, 4, 3, 3)), seed=3, dtype=torch.float64)
     X = torch.randn(17, 5, dtype=torch.float64)
     y = torch.randint(0, 3, (17,))
-    loss = lambda p: F.cross_entropy(torch.func.functional_call(model, p, (X,)), y)  # noqa: E731
+    loss = lambda p: F.cross_entropy(torch.func.functional_call(model, p, (X,)), y)
     return model, loss
 
 

@@ -7,8 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from qlsa_sim.curvature.mlp_ggn import (block_from_factor, factor_from_kron, gram_from_kron,
-                                        mlp_layer_ggn_factor, mlp_layer_hessian_closed_form, mlp_layer_kron)
+from qlsa_sim.curvature.mlp_ggn import (
+    block_from_factor,
+    factor_from_kron,
+    gram_from_kron,
+    mlp_layer_ggn_factor,
+    mlp_layer_hessian_closed_form,
+    mlp_layer_kron,
+)
 from qlsa_sim.errors import InputError, MemoryBudgetError
 
 

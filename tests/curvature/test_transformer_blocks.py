@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qlsa_sim.curvature.blocks import BlockSpec, block_gradient, block_hessian, flat_block
+from qlsa_sim.curvature.blocks import (
+    BlockSpec,
+    block_gradient,
+    block_hessian,
+    flat_block,
+)
 from qlsa_sim.curvature.transformer_blocks import block_kinds, partition_transformer
 from qlsa_sim.errors import InputError, MemoryBudgetError, UnknownNameError
 from qlsa_sim.models.transformer import TransformerConfig, build_transformer
@@ -54,7 +59,7 @@ def full_case(request):
 
 def test_every_per_head_block_matches_full_hessian(full_case):
     task, params, batch, H, g = full_case
-    loss_fn = lambda p: task.loss(p, batch)  # noqa: E731
+    loss_fn = lambda p: task.loss(p, batch)
     kinds = {b["kind"] for b in task.partition_meta["blocks"]}
     assert kinds == set(block_kinds("per-head"))  # q k v o fc1 fc2 aux embed head all covered
     assert any("[rows" in b.name for b in task.blocks())  # row blocks of fc1/fc2/embed/head
@@ -78,7 +83,7 @@ def test_other_schemes_match_full_hessian(full_case, scheme, max_block):
     task, params, batch, H, _ = full_case
     blocks, meta = partition_transformer(task.model, scheme=scheme, max_block=max_block)
     assert meta["scheme"] == scheme and len(blocks) == meta["n_blocks"]
-    loss_fn = lambda p: task.loss(p, batch)  # noqa: E731
+    loss_fn = lambda p: task.loss(p, batch)
     pick = [b for b in blocks if b.name.endswith(("q.weight", "mlp.fc2.weight", "aux"))] \
         if scheme == "per-projection" else blocks[:2]  # rows: blocks spanning several tensors
     assert pick
@@ -113,7 +118,7 @@ def test_per_head_blocks_are_exactly_the_q_rows_of_each_head():
 def test_per_head_block_is_the_sub_block_of_its_projection():
     task = make_text_task("bert", config=TINY, batch_size=2, dtype=torch.float64)
     params, batch = _point(task, 1), next(task.batches())
-    loss_fn = lambda p: task.loss(p, batch)  # noqa: E731
+    loss_fn = lambda p: task.loss(p, batch)
     proj, _ = partition_transformer(task.model, kinds=("k",))
     heads, _ = partition_transformer(task.model, scheme="per-head", kinds=("k",))
     Hp = block_hessian(loss_fn, params, proj[0], method="hvp")

@@ -11,21 +11,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from references import qlsa_seconds
 
+from qlsa_sim.cli import build_parser
+from qlsa_sim.commands.reproduce import run as run_reproduce
 from qlsa_sim.cost.calibrate import default_quantum_grid, fit_quantum_eq4
 from qlsa_sim.cost.profile import load_profile
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.linalg.conditioning import STRATEGIES
-from qlsa_sim.cli import build_parser
-from qlsa_sim.commands.reproduce import run as run_reproduce
 from qlsa_sim.experiments.crossover import break_even_kappa
 from qlsa_sim.experiments.reproduce import ReproduceConfig, reproduce, scale_settings
 from qlsa_sim.experiments.reproduce.claims import damping_dominated
-from qlsa_sim.experiments.reproduce.frames import TABLE1_FIELDS, direction_error_frame, p_sparsity_frame
+from qlsa_sim.experiments.reproduce.frames import (
+    TABLE1_FIELDS,
+    direction_error_frame,
+    p_sparsity_frame,
+)
 from qlsa_sim.experiments.reproduce.runs import dnn_task_spec, gpt_task_spec
-from qlsa_sim.experiments.reproduce.settings import FIGURES, TABLE1_ROWS, TASKS, VERDICTS
+from qlsa_sim.experiments.reproduce.settings import (
+    FIGURES,
+    TABLE1_ROWS,
+    TASKS,
+    VERDICTS,
+)
 from qlsa_sim.experiments.tasks import make_task
-from references import qlsa_seconds
+from qlsa_sim.linalg.conditioning import STRATEGIES
 from qlsa_sim.traces.store import TraceReader
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")

@@ -9,11 +9,11 @@ import pytest
 from qlsa_sim.cli import main
 from qlsa_sim.cost.profile import profile_from_constants
 from qlsa_sim.errors import UnknownNameError
+from qlsa_sim.experiments.evolution import evolution_table
+from qlsa_sim.experiments.sweep import run_sweep, sweep_points
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
 from qlsa_sim.quantum.estimation.timing import qlsa_time
-from qlsa_sim.experiments.evolution import evolution_table
-from qlsa_sim.experiments.sweep import run_sweep, sweep_points
 
 POINTS = dict(presets=["jennings2023_v1", "dalzell2024"], profiles=["attosecond", "logical-ec"], ns=[64, 512],
               kappas=[10.0, 1e3], densities=[0.1, 1.0], precision=1e-2)

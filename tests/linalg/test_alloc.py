@@ -12,9 +12,8 @@ def test_empty_array_and_setting_restored():
     before = setter(True) if setter else None
     a = empty_array((3, 4), np.float32)
     assert a.shape == (3, 4) and a.dtype == np.float32 and a.flags["C_CONTIGUOUS"] and a.flags["WRITEABLE"]
-    with pytest.raises(RuntimeError):
-        with no_hugepage_advice():
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), no_hugepage_advice():
+        raise RuntimeError("boom")
     if setter:
         assert setter(before) is True  # the advice was switched back on after both uses
 

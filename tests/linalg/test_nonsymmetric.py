@@ -7,15 +7,15 @@ import math
 
 import numpy as np
 import pytest
+from references import qlsa_seconds
 
-from qlsa_sim.cost.profile import profile_from_constants
 from qlsa_sim.cost.models import QuantumResourceModel
+from qlsa_sim.cost.profile import profile_from_constants
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.conditioning import prune
 from qlsa_sim.linalg.features import FeatureConfig, prepare_block
 from qlsa_sim.linalg.spectrum import kappa_singular
 from qlsa_sim.schedule.pipeline import block_estimates
-from references import qlsa_seconds
 
 
 def _psd(rng, n, rank=None):

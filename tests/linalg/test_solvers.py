@@ -9,8 +9,14 @@ import pytest
 import scipy.sparse.linalg
 import torch
 
-from qlsa_sim.cost.classical_solvers import (cg_flops, cg_iterations, cholesky_flops, factored_matvec_flops,
-                                             lu_flops, woodbury_flops)
+from qlsa_sim.cost.classical_solvers import (
+    cg_flops,
+    cg_iterations,
+    cholesky_flops,
+    factored_matvec_flops,
+    lu_flops,
+    woodbury_flops,
+)
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.solvers import cg_solve, cholesky_solve, lu_solve, woodbury_solve
 

@@ -12,8 +12,16 @@ import torch
 
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.merikoski import merikoski_log10_bound, merikoski_log10_from_parts
-from qlsa_sim.linalg.spectrum import (check_symmetric, factor_eigenvalues, kappa_exact, kappa_from_factor,
-                                      kappa_lanczos, lanczos_extremes, numerical_rank, numerical_rank_from_factor)
+from qlsa_sim.linalg.spectrum import (
+    check_symmetric,
+    factor_eigenvalues,
+    kappa_exact,
+    kappa_from_factor,
+    kappa_lanczos,
+    lanczos_extremes,
+    numerical_rank,
+    numerical_rank_from_factor,
+)
 
 
 def _spd(rng, n, cond=100.0):

@@ -13,16 +13,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from executor_workers import die_then_replay  # type: ignore[import-not-found]
 
+from qlsa_sim.commands.options import add_parallel_options, parallel_options
+from qlsa_sim.core.executors import TaskResult, run_tasks
 from qlsa_sim.cost.profile import load_profile
 from qlsa_sim.errors import TraceError
-from qlsa_sim.core.executors import TaskResult, run_tasks
-from qlsa_sim.commands.options import add_parallel_options, parallel_options
-from qlsa_sim.schedule.replay import (FileResult, ReplayConfig, collect_replay, drop_timing_columns, format_failures,
-                                      is_timing_column, plan_replay, replay, replay_file, replay_trace,
-                                      write_features_to_manifest)
+from qlsa_sim.schedule.replay import (
+    FileResult,
+    ReplayConfig,
+    collect_replay,
+    drop_timing_columns,
+    format_failures,
+    is_timing_column,
+    plan_replay,
+    replay,
+    replay_file,
+    replay_trace,
+    write_features_to_manifest,
+)
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter
-from executor_workers import die_then_replay  # type: ignore[import-not-found]
 
 CFG = ReplayConfig()  # quantum_model="eq4"
 
@@ -30,7 +40,9 @@ CFG = ReplayConfig()  # quantum_model="eq4"
 @pytest.fixture(scope="module")
 def trace(tmp_path_factory):
     """A recorded MLP trace: steps 0, 10, 20, 30; blocks layer:0 (n=102) and layer:2 (n=70)."""
-    from qlsa_sim.data.images import load_image_dataset  # lazy: spawned workers import this module
+    from qlsa_sim.data.images import (
+        load_image_dataset,  # lazy: spawned workers import this module
+    )
     from qlsa_sim.models.mlp import MLPConfig
     from qlsa_sim.train.mlp_task import MLPTask
     from qlsa_sim.train.record import RecordConfig, record_trace

@@ -13,15 +13,20 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-import dask  # noqa: E402
+import dask
+from executor_workers import always_die, die_then_replay, flaky, square  # type: ignore[import-not-found]
 
-from qlsa_sim.cost.profile import load_profile  # noqa: E402
-from qlsa_sim.errors import TraceError  # noqa: E402
-from qlsa_sim.core.executors import run_tasks  # noqa: E402
-from qlsa_sim.schedule.replay import collect_replay, plan_replay, replay_trace  # noqa: E402
-from qlsa_sim.schedule.replay import ReplayConfig, replay  # noqa: E402
-from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter  # noqa: E402
-from executor_workers import always_die, die_then_replay, flaky, square  # type: ignore[import-not-found]  # noqa: E402
+from qlsa_sim.core.executors import run_tasks
+from qlsa_sim.cost.profile import load_profile
+from qlsa_sim.errors import TraceError
+from qlsa_sim.schedule.replay import (
+    ReplayConfig,
+    collect_replay,
+    plan_replay,
+    replay,
+    replay_trace,
+)
+from qlsa_sim.traces.store import BlockData, TraceWriter
 
 CFG = ReplayConfig()  # quantum_model="eq4"
 STEPS = (0, 10, 20, 30, 40)

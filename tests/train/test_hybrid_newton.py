@@ -7,19 +7,21 @@ import numpy as np
 import pytest
 import torch
 
-from qlsa_sim.cost.profile import profile_from_constants
 from qlsa_sim.cost.models import QuantumResourceModel
+from qlsa_sim.cost.profile import profile_from_constants
 from qlsa_sim.curvature.blocks import named_params
 from qlsa_sim.curvature.compute import CurvatureConfig
-from qlsa_sim.schedule import pipeline
-from qlsa_sim.schedule import replay as replay_module
-from qlsa_sim.train import hybrid_newton as hn_module
 from qlsa_sim.data.images import load_image_dataset
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.models.mlp import MLPConfig
 from qlsa_sim.traces.store import TraceReader
-from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, history_frames, replay_live_trace
+from qlsa_sim.train.hybrid_newton import (
+    HybridNewton,
+    HybridNewtonConfig,
+    history_frames,
+    replay_live_trace,
+)
 from qlsa_sim.train.mlp_task import MLPTask
 
 # torch's forward-AD decompositions (torch.func.hessian) load through the deprecated torch.jit.script

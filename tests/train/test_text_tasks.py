@@ -156,8 +156,8 @@ def test_tiny_gpt_trace_records_through_the_recorder(tmp_path):
     """Integration with the model-agnostic recorder (train/record.py) and the trace store."""
     import numpy as np
 
-    from qlsa_sim.traces.store import TraceReader
     from qlsa_sim.curvature.compute import CurvatureConfig
+    from qlsa_sim.traces.store import TraceReader
     from qlsa_sim.train.record import RecordConfig, record_trace
 
     cfg = TransformerConfig(n_layers=1, n_heads=2, width=8, mlp_width=16, context=8)

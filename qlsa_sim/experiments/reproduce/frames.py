@@ -16,11 +16,18 @@ from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import QlsaSimError
 from qlsa_sim.experiments.baselines import RunResult
+from qlsa_sim.experiments.breakeven import blocks_break_even, break_even_sentence
 from qlsa_sim.experiments.crossover import classical_rivals
 from qlsa_sim.experiments.evolution import evolution_table, evolution_verdicts
 from qlsa_sim.experiments.reproduce.intervals import Interval
 from qlsa_sim.experiments.reproduce.runs import label_density, label_eps
-from qlsa_sim.experiments.reproduce.settings import P_VALUES, TABLE1_ROWS, TASK_TITLES, TASKS, DNNSettings
+from qlsa_sim.experiments.reproduce.settings import (
+    P_VALUES,
+    TABLE1_ROWS,
+    TASK_TITLES,
+    TASKS,
+    DNNSettings,
+)
 from qlsa_sim.linalg.conditioning import STRATEGIES, newton_direction_error, prune
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.linalg.sparsity import p_sparsity_multi
@@ -312,3 +319,24 @@ def eq4_form_fits(profile: CalibrationProfile, sizes: Sequence[int]) -> dict[str
     for n in sorted(set(int(v) for v in sizes)):
         out[str(n)] = (fit_quantum_eq4(profile.resources, eq4_grid([n]), "log")[0], (n,))
     return out
+
+
+def hardware_frame(task: str, runs: Mapping[str, Sequence[RunResult]], profile: CalibrationProfile,
+                   speedup: float = 10.0) -> tuple[pd.DataFrame, list[str]]:
+    """What hardware the hybrid needs on a workload: per block of the first seed's Q-Newton run the break-even
+    gate and cycle times (``experiments/breakeven.py``), and the sentences for 10x on the solves alone and end to
+    end (the shared work MEASURED in the best-classical run: its step time minus its solves). MODELED."""
+    q, best = runs.get("q-newton", []), runs.get("newton-best-classical", [])
+    if not q:
+        return pd.DataFrame(), []
+    rows = pd.DataFrame([b for b in q[0].blocks])
+    blocks = blocks_break_even(profile, rows)
+    name = f"the {TASK_TITLES[task]} workload"
+    out = [break_even_sentence(name, blocks, speedup=speedup)[0],
+           break_even_sentence(name, blocks, speedup=speedup, readout=True)[0]]
+    if best:
+        b = best[0]
+        steps = rows["step"].nunique()
+        shared = max(0.0, b.measured_s_per_step - b.solve_measured_s_per_step) * steps
+        out.append(break_even_sentence(name, blocks, speedup=speedup, shared_s=shared)[0])
+    return blocks.assign(task=TASK_TITLES[task]), out

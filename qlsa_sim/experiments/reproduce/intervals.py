@@ -31,7 +31,7 @@ class Interval:
     n: int
 
     @classmethod
-    def of(cls, values: Iterable[float], *, log: bool = False, level: float = LEVEL) -> "Interval":
+    def of(cls, values: Iterable[float], *, log: bool = False, level: float = LEVEL) -> Interval:
         """The t-interval of the mean of the finite ``values`` (of their logarithm if ``log``: a ratio)."""
         v = np.array([float(x) for x in values if x is not None and math.isfinite(float(x))])
         if log:

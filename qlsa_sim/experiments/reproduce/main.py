@@ -42,16 +42,42 @@ from qlsa_sim.core.atomic import atomic_write_json
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.baselines import RunResult, run_baselines
-from qlsa_sim.experiments.crossover import break_even_kappa, break_even_kappa_of_block, classical_rivals
+from qlsa_sim.experiments.crossover import (
+    break_even_kappa,
+    break_even_kappa_of_block,
+    classical_rivals,
+)
 from qlsa_sim.experiments.reproduce.claims import build_claims
-from qlsa_sim.experiments.reproduce.frames import (blocks_frame, convergence_frame, direction_error_frame,
-                                                   evolution_frames, first_last_steps, p_sparsity_frame,
-                                                   per_step_cost_frame, quantum_vs_kappa_frames, run_summary,
-                                                   solve_table, sweep_frames, table1_frame, table1_markdown_frame,
-                                                   SOLVE_BLOCK_SETS, eq4_form_fits)
-from qlsa_sim.experiments.reproduce.runs import (dnn_newton_config, dnn_sweep_specs, dnn_task_spec, gpt_newton_config,
-                                                 gpt_task_spec, group_results, obtain_profile, run_table1,
-                                                 table1_specs, workload_block_sizes)
+from qlsa_sim.experiments.reproduce.frames import (
+    SOLVE_BLOCK_SETS,
+    blocks_frame,
+    convergence_frame,
+    direction_error_frame,
+    eq4_form_fits,
+    evolution_frames,
+    first_last_steps,
+    hardware_frame,
+    p_sparsity_frame,
+    per_step_cost_frame,
+    quantum_vs_kappa_frames,
+    run_summary,
+    solve_table,
+    sweep_frames,
+    table1_frame,
+    table1_markdown_frame,
+)
+from qlsa_sim.experiments.reproduce.runs import (
+    dnn_newton_config,
+    dnn_sweep_specs,
+    dnn_task_spec,
+    gpt_newton_config,
+    gpt_task_spec,
+    group_results,
+    obtain_profile,
+    run_table1,
+    table1_specs,
+    workload_block_sizes,
+)
 from qlsa_sim.experiments.reproduce.settings import ReproduceConfig, ReproduceOutputs
 from qlsa_sim.experiments.reproduce.writer import write_report
 from qlsa_sim.experiments.tasks import task_factory
@@ -262,6 +288,9 @@ def reproduce(config: ReproduceConfig = ReproduceConfig(), progress: bool = True
     art.save_data("evolution", evo)
     art.save_data("evolution_verdicts", verdicts)
     agg = {task: {label: run_summary(res) for label, res in runs[task].items()} for task in runs}
+    hardware = [hardware_frame(task, runs[task], profile) for task in runs]
+    art.save_data("breakeven_blocks", pd.concat([h[0] for h in hardware], ignore_index=True))
+    hardware_lines = [line for h in hardware for line in h[1]]
     eq4_fits = eq4_form_fits(profile, workload_block_sizes(config))
     claims = build_claims(agg, tables["solve"], sw, verdicts, profile, fig2f, tables["q_blocks"], evo, eq4_fits)
     claims_csv = out / "claims.csv"
@@ -273,7 +302,8 @@ def reproduce(config: ReproduceConfig = ReproduceConfig(), progress: bool = True
     calls = _log_call(out, config, started, wall)
     report = write_report(out / "report.md", config=config, claims=claims, table1_md=tables["table1_md"],
                           solve_md=tables["solve_md"], figures=art.figures, profile=profile, profile_how=profile_how,
-                          wall_seconds=wall, notes=_notes(config, runs, sweep, fig2f), evolution_md=evo_md, calls=calls)
+                          wall_seconds=wall, notes=_notes(config, runs, sweep, fig2f), evolution_md=evo_md, calls=calls,
+                          hardware_lines=hardware_lines)
     stages.close()
     return ReproduceOutputs(out_dir=out, table1_csv=tables["table1_csv"], table1_md=tables["table1_md"],
                             solve_table_csv=tables["solve_csv"], solve_table_md=tables["solve_md"], claims_csv=claims_csv,

@@ -108,12 +108,15 @@ def figure_lines(figures: Mapping[str, Sequence[Path]], report_dir: Path) -> lis
 def write_report(path: Path, *, config: ReproduceConfig, claims: Sequence[Claim], table1_md: Path, solve_md: Path,
                  figures: Mapping[str, Sequence[Path]], profile: CalibrationProfile, profile_how: str,
                  wall_seconds: float, notes: Sequence[str], evolution_md: str,
-                 calls: Sequence[Mapping] = ()) -> Path:
+                 calls: Sequence[Mapping] = (), hardware_lines: Sequence[str] = ()) -> Path:
     """Write ``report.md`` (see the module docstring)."""
     lines = (setup_lines(config, profile, profile_how, wall_seconds, calls) + workload_lines(config)
              + claim_lines(claims)
              + ["", "## Table 1", "", _table_body(table1_md), "", "## Solve cost on identical blocks", "",
                 _table_body(solve_md), ""]
+             + (["## What quantum computer would it need?", "", *[f"- {ln}" for ln in hardware_lines],
+                 "", "Per block: data/breakeven_blocks.csv (the first seed's Q-Newton run; MODELED).", ""]
+                if hardware_lines else [])
              + figure_lines(figures, path.parent)
              + ["## Hessian evolution (claim C6)", "", evolution_md.strip(), "", "## Notes", ""]
              + [f"- {n}" for n in notes])

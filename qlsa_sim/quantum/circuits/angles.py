@@ -21,7 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from qlsa_sim.errors import InputError, QlsaSimError
-from qlsa_sim.quantum.estimation.inversion import CONSTRUCTION, ETA, inversion_polynomial
+from qlsa_sim.quantum.estimation.inversion import (
+    CONSTRUCTION,
+    ETA,
+    inversion_polynomial,
+)
 from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
 
 ANGLE_METHOD = "sym_qsp"

@@ -22,9 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.circuits.block_encoding import check_symmetric_matrix, make_encoding
-from qlsa_sim.quantum.circuits.build import qsvt_circuit, solve_circuit
 from qlsa_sim.quantum.circuits.angles import find_angles, qsvt_block_sign
+from qlsa_sim.quantum.circuits.block_encoding import (
+    check_symmetric_matrix,
+    make_encoding,
+)
+from qlsa_sim.quantum.circuits.build import qsvt_circuit, solve_circuit
 from qlsa_sim.quantum.estimation.inversion import inversion_polynomial, qsvt_query_plan
 
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Dict, Iterable, Tuple
 
 from attrs import frozen
 from qualtran import Bloq, QAny, QBit, Register, Signature
@@ -44,7 +44,7 @@ from qualtran.bloqs.state_preparation.prepare_uniform_superposition import (
 from qlsa_sim.quantum.estimation.registers import index_bits
 
 
-def _calls(*pairs: Tuple[Bloq, int] | Iterable[Tuple[Bloq, int]]) -> Dict[Bloq, int]:
+def _calls(*pairs: tuple[Bloq, int] | Iterable[tuple[Bloq, int]]) -> dict[Bloq, int]:
     """A call graph from ``(bloq, count)`` pairs, ADDING the counts of equal bloqs (see module doc)."""
     out: Counter = Counter()
     for bloq, k in pairs:  # type: ignore[misc]
@@ -75,7 +75,7 @@ class SignedEntryOracle(Bloq):
     def qrom(self) -> QROM:
         return QROM.build_from_bitsize((2**self.system_bitsize * self.num_nonzero,), (self.entry_bitsize,))
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         b = self.entry_bitsize
         # compute and uncompute of the angle table: QROM.adjoint() is the QROM itself, so a dict literal
         # {qrom: 1, qrom.adjoint(): 1} would keep one entry; _calls adds them (2 lookups, 2(L-2) And)
@@ -100,10 +100,10 @@ class SparseIndexOracle(Bloq):
     def qrom(self) -> QROM:
         return QROM.build_from_bitsize((2**self.system_bitsize * self.num_nonzero,), (self.system_bitsize,))
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         return _calls((self.qrom, 2))  # load c(j, l); erase l with the inverse table
 
-    def adjoint(self) -> "SparseIndexOracle":
+    def adjoint(self) -> SparseIndexOracle:
         return self  # same cost; counting-only bloq
 
     def __str__(self) -> str:
@@ -131,7 +131,7 @@ class SparseAccessBlockEncoding(Bloq):
     def ancilla_bitsize(self) -> int:
         return self.system_bitsize + 1
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         idx = SparseIndexOracle(self.system_bitsize, self.num_nonzero)
         pairs = [
             (SignedEntryOracle(self.system_bitsize, self.num_nonzero, self.entry_bitsize), 1),
@@ -144,7 +144,7 @@ class SparseAccessBlockEncoding(Bloq):
             pairs += [(diffusion, 1), (diffusion.adjoint(), 1)]  # Adjoint wrapper: a distinct key
         return _calls(*pairs)
 
-    def adjoint(self) -> "SparseAccessBlockEncoding":
+    def adjoint(self) -> SparseAccessBlockEncoding:
         return self  # same gate counts
 
     def __str__(self) -> str:
@@ -161,7 +161,7 @@ class ProjectorPhase(Bloq):
     def signature(self) -> Signature:
         return Signature([Register("ancilla", QAny(self.num_ancillas)), Register("phase", QBit())])
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         mcx = MultiControlX(cvs=(0,) * self.num_ancillas)
         return _calls((mcx, 2), (Rz(0.1), 1))
 
@@ -181,7 +181,7 @@ class QLSAStep(Bloq):
             [*self.block_encoding.signature, Register("phase", QBit())]
         )
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         return _calls((self.block_encoding, 1), (ProjectorPhase(self.block_encoding.ancilla_bitsize), 1))
 
     def __str__(self) -> str:
@@ -199,7 +199,7 @@ class QSVTInversionBloq(Bloq):
     def signature(self) -> Signature:
         return Signature([*self.block_encoding.signature, Register("phase", QBit())])
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         return _calls(
             (QLSAStep(self.block_encoding), self.degree),
             (ProjectorPhase(self.block_encoding.ancilla_bitsize), 1),
@@ -256,7 +256,7 @@ class AngleLookupRotation(Bloq):
             regs.insert(0, Register("ctrl", QAny(self.num_controls)))
         return Signature(regs)
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         from qualtran.bloqs.basic_gates import Rx
         from qualtran.bloqs.rotations.phase_gradient import AddIntoPhaseGrad
 
@@ -274,7 +274,7 @@ class AngleLookupRotation(Bloq):
             pairs += [(q, 1), (q.adjoint(), 1)]  # QROAMCleanAdjointWrapper: measurement-based uncompute
         return _calls(*pairs)
 
-    def adjoint(self) -> "AngleLookupRotation":
+    def adjoint(self) -> AngleLookupRotation:
         return self  # same costs (angles negated); counting-only bloq
 
     def __str__(self) -> str:
@@ -315,13 +315,13 @@ class MultiplexedStatePreparation(Bloq):
             regs.insert(0, Register("ctrl", QAny(self.num_controls)))
         return Signature(regs)
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         return _calls(*[
             (AngleLookupRotation(self.select_bitsize + q, self.phase_bitsize, self.num_controls, self.lookup), 1)
             for q in range(self.state_bitsize)
         ])
 
-    def adjoint(self) -> "MultiplexedStatePreparation":
+    def adjoint(self) -> MultiplexedStatePreparation:
         return self  # same costs, levels in reverse order
 
     def __str__(self) -> str:
@@ -369,7 +369,7 @@ class DenseDataBlockEncoding(Bloq):
     def ancilla_bitsize(self) -> int:
         return self.col_bitsize
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         from qualtran.bloqs.basic_gates import CSwap
 
         b, c, lk = self.phase_bitsize, self.num_controls, self.lookup
@@ -381,7 +381,7 @@ class DenseDataBlockEncoding(Bloq):
             pairs.append((CSwap(self.row_bitsize) if c else Swap(self.row_bitsize), 1))
         return _calls(*pairs)
 
-    def adjoint(self) -> "DenseDataBlockEncoding":
+    def adjoint(self) -> DenseDataBlockEncoding:
         return self  # same gate counts
 
     def __str__(self) -> str:
@@ -427,7 +427,7 @@ class FactorFormBlockEncoding(Bloq):
     def ancilla_bitsize(self) -> int:
         return self.row_bitsize + self.rank_bitsize + (1 if self.has_shift else 0)
 
-    def build_call_graph(self, ssa) -> Dict[Bloq, int]:
+    def build_call_graph(self, ssa) -> dict[Bloq, int]:
         from qualtran.bloqs.basic_gates import CSwap
 
         c = 1 if self.has_shift else 0
@@ -439,7 +439,7 @@ class FactorFormBlockEncoding(Bloq):
             pairs += [(Ry(0.1), 2)]  # PREPARE and PREPARE^dagger of the LCU qubit
         return _calls(*pairs)
 
-    def adjoint(self) -> "FactorFormBlockEncoding":
+    def adjoint(self) -> FactorFormBlockEncoding:
         return self
 
     def __str__(self) -> str:

@@ -52,8 +52,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from qlsa_sim.errors import InputError
 
-
-
 # --------------------------------------------------------------------------- cached numbers
 
 
@@ -93,7 +91,7 @@ class StepCounts:
         return self.clifford + self.t_all + self.rotations
 
 
-def _counts(bloq: "Bloq", qubits: int | None = None) -> StepCounts:
+def _counts(bloq: Bloq, qubits: int | None = None) -> StepCounts:
     """Qualtran gate counts of ``bloq``; its qubit count too unless ``qubits`` is given."""
     from qualtran.resource_counting import QECGatesCost, QubitCount, get_cost_value
 
@@ -180,7 +178,10 @@ def state_prep_counts(system_bitsize: int, phase_bitsize: int) -> StepCounts:
 def qsvt_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int, degree: int) -> StepCounts:
     """Counts of the whole :class:`QSVTInversionBloq` of the given degree (one QSVT call, no AA)."""
     _check_structure(system_bitsize, num_nonzero, entry_bitsize)
-    from qlsa_sim.quantum.estimation.bloqs import QSVTInversionBloq, SparseAccessBlockEncoding
+    from qlsa_sim.quantum.estimation.bloqs import (
+        QSVTInversionBloq,
+        SparseAccessBlockEncoding,
+    )
 
     return _counts(
         QSVTInversionBloq(SparseAccessBlockEncoding(system_bitsize, num_nonzero, entry_bitsize), int(degree))

@@ -409,6 +409,11 @@ def physical_profile_names() -> tuple[str, ...]:
     return (DEFAULT_PHYSICAL_PROFILE, *rest)
 
 
+def surface_code_profile_names() -> tuple[str, ...]:
+    """Names of the built-in surface-code (physical) profiles."""
+    return tuple(n for n in physical_profile_names() if _profiles()[n].kind == "surface-code")
+
+
 def get_physical_profile(name: str | Profile) -> Profile:
     """The built-in profile called ``name`` (a profile object is returned as is); UnknownNameError otherwise."""
     if isinstance(name, (PhysicalProfile, IdealizedProfile)):

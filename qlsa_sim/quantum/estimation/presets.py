@@ -96,8 +96,8 @@ Presets (``preset_names()``):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
@@ -255,7 +255,9 @@ def _costa_success(walk: float) -> Callable[[float, float], float]:
 
 
 def _qsvt(k: float, e: float, a: float) -> float:
-    from qlsa_sim.quantum.estimation.inversion import qsvt_query_plan  # local: imports numpy.polynomial
+    from qlsa_sim.quantum.estimation.inversion import (
+        qsvt_query_plan,  # local: imports numpy.polynomial
+    )
 
     return float(qsvt_query_plan(a * k, e).total_queries)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+
 def index_bits(n: int) -> int:
     """Qubits to index ``n`` items: ``ceil(log2 n)`` (at least 1)."""
     return max(1, int(math.ceil(math.log2(max(int(n), 2)))))

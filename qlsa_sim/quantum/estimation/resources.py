@@ -34,9 +34,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.estimation.counting import TS_PER_TOFFOLI, state_prep_counts, step_counts
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qlsa_sim.quantum.estimation.physical import LogicalCounts
+from qlsa_sim.quantum.estimation.counting import (
+    TS_PER_TOFFOLI,
+    state_prep_counts,
+    step_counts,
+)
 from qlsa_sim.quantum.estimation.encodings import (
     EncodingChoice,
     MatrixInfo,
@@ -44,7 +52,11 @@ from qlsa_sim.quantum.estimation.encodings import (
     encoding_choice,
 )
 from qlsa_sim.quantum.estimation.presets import DEFAULT_PRESET, get_preset
-from qlsa_sim.quantum.estimation.registers import entry_bits_for, index_bits, rotation_synthesis_t
+from qlsa_sim.quantum.estimation.registers import (
+    entry_bits_for,
+    index_bits,
+    rotation_synthesis_t,
+)
 from qlsa_sim.quantum.estimation.validation import check_int, validate_kappa_eps
 
 
@@ -110,7 +122,7 @@ class QLSAResources:
         return self.clifford + self.t_count + TS_PER_TOFFOLI * self.toffoli + self.rotations
 
 
-def rank_by_total_gates(resources: "tuple[QLSAResources, ...] | list[QLSAResources]",
+def rank_by_total_gates(resources: tuple[QLSAResources, ...] | list[QLSAResources],
                         key: str = "total_gates") -> tuple[QLSAResources, ...]:
     """``resources`` sorted by ``key`` (``total_gates`` or ``t_equivalent``, smallest first); the cost
     layer chooses among them."""
@@ -264,7 +276,7 @@ def matrix_info_from(
     *,
     lambda_min: float | None = None,
     lambda_max: float | None = None,
-    **known: float | int | None,
+    **known: float | None,
 ) -> MatrixInfo:
     """A :class:`MatrixInfo` from the estimator's keyword arguments (``sigma_min = lambda_min``,
     ``sigma_max = lambda_max``, the missing one from ``kappa``; both given must agree with ``kappa``)."""
@@ -308,3 +320,17 @@ def qlsa_resources_all_encodings(info: MatrixInfo, eps: float,
         raise InputError("no block encoding applies: give nnz_per_row and max_abs_entry (sparse), frobenius_norm "
                          "(dense) or the factor form (factor)")
     return tuple(_resources_of(c, eps, preset) for c in choices)
+
+
+def logical_counts(res: QLSAResources, *, include_state_prep: bool = False) -> LogicalCounts:
+    """The solve's logical counts as the surface-code models take them (``physical.py``): Toffoli-class gates,
+    bare T, rotations, Clifford, measurements, logical qubits; ``sequential_gates`` = the ``gates`` time basis'
+    sequential total (for idealized profiles). With ``include_state_prep`` the preparations of |b> are added as
+    their T-equivalent (T gates), an upper bound of their non-Clifford cost."""
+    from qlsa_sim.quantum.estimation.physical import LogicalCounts
+
+    prep_t = res.state_prep_t_equivalent * res.state_prep_calls if include_state_prep else 0.0
+    prep_gates = res.state_prep_gates * res.state_prep_calls if include_state_prep else 0.0
+    return LogicalCounts(toffoli=res.toffoli, t=res.t_count + prep_t, rotations=res.rotations,
+                         clifford=res.clifford, measurements=res.measurements, logical_qubits=max(1, res.qubits),
+                         sequential_gates=res.total_gates + prep_gates)

@@ -7,6 +7,7 @@ import numbers
 
 from qlsa_sim.errors import InputError
 
+
 def validate_kappa_eps(kappa: float, eps: float) -> tuple[float, float]:
     """Check ``kappa >= 1`` and ``0 < eps < 1`` (finite); return them as floats or raise InputError."""
     try:

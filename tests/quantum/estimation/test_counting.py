@@ -6,8 +6,8 @@ import pytest
 
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.quantum.estimation.counting import block_encoding_counts, step_counts
-from qlsa_sim.quantum.estimation.registers import entry_bits_for, index_bits
 from qlsa_sim.quantum.estimation.presets import get_preset
+from qlsa_sim.quantum.estimation.registers import entry_bits_for, index_bits
 from qlsa_sim.quantum.estimation.resources import QLSAResources, estimate_qlsa_resources
 
 
