@@ -39,6 +39,12 @@ def spd_sparse(n: int = 48, seed: int = 0) -> np.ndarray:
     return A
 
 
+def spd_full(n: int = 40, seed: int = 0) -> np.ndarray:
+    """A dense SPD matrix (every entry nonzero): the dense-data encodings win over sparse access."""
+    B = np.random.default_rng(seed).standard_normal((n, n))
+    return B @ B.T / n + 0.5 * np.eye(n)
+
+
 def operator_of(A: np.ndarray) -> spl.LinearOperator:
     return spl.LinearOperator(A.shape, matvec=lambda v: A @ v, dtype=np.float64)
 
@@ -55,25 +61,27 @@ def same(a, b, fields=COUNT_FIELDS, rel=1e-12):
     for f in fields:
         x, y = getattr(a, f), getattr(b, f)
         if isinstance(x, float):
-            assert x == pytest.approx(y, rel=rel), f
+            assert x == pytest.approx(y, rel=rel, abs=0.0), f
         elif f == "seconds_components":
-            assert dict(x) == pytest.approx(dict(y), rel=rel), f
+            assert dict(x) == pytest.approx(dict(y), rel=rel, abs=0.0), f
         else:
             assert x == y, f
 
 
-def test_dense_sparse_and_operator_give_the_same_answer():
-    A = spd_sparse()
+@pytest.mark.parametrize("make, chosen", [(spd_sparse, "sparse"), (spd_full, "dense")])
+def test_dense_sparse_and_operator_give_the_same_answer(make, chosen):
+    A = make()
     dense = qs.estimate(A, physical=PHYS)
     csr = qs.estimate(sp.csr_matrix(A), physical=PHYS)
     op = qs.estimate(operator_of(A), physical=PHYS, **entry_info(A))
     assert (dense.input_kind, csr.input_kind, op.input_kind) == ("dense", "sparse", "operator")
+    same(dense, op, rel=0.0)  # the operator is told the dense float64 numbers: identical
+    same(dense, csr)  # equal up to the float summation order of ||A||_F over the stored entries
     for other in (csr, op):
-        same(dense, other)  # equal up to the float summation order of ||A||_F
         assert other.physical[0].wall_time_s == pytest.approx(dense.physical[0].wall_time_s, rel=1e-12)
         assert other.physical[0].physical_qubits == dense.physical[0].physical_qubits
     assert dense.modeled and all(p.modeled for p in dense.physical)
-    assert dense.notes == () and op.notes == ()
+    assert dense.notes == () and op.notes == () and dense.encoding.startswith(chosen)
     # a sparse array (not matrix), CSC and COO with duplicates and explicit zeros are the same matrix
     coo = sp.coo_matrix(A)
     dup = sp.coo_matrix((np.r_[coo.data / 2, coo.data / 2, 0.0], (np.r_[coo.row, coo.row, 0], np.r_[coo.col, coo.col, 5])),
