@@ -138,8 +138,12 @@ class QLSAEstimate:
                  f"T-equivalent {self.t_equivalent:.3g}",
                  f"  time on {self.hardware} ({self.basis} basis): {self.seconds:.3g} s (MODELED)"]
         for p in self.physical:
-            what = (f"{p.wall_time_s:.3g} s, {p.physical_qubits or 0:,} physical qubits" if p.feasible
-                    else f"infeasible: {p.reason}")
+            if not p.feasible:
+                what = f"infeasible: {p.reason}"
+            elif p.physical_qubits is None:  # an idealized logical machine: no error correction, no qubits
+                what = f"{p.wall_time_s:.3g} s ({p.reason})"
+            else:
+                what = f"{p.wall_time_s:.3g} s, {p.physical_qubits:,} physical qubits, code distance {p.code_distance}"
             lines.append(f"  {p.profile}: {what} (MODELED)")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)

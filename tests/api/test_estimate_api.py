@@ -190,6 +190,7 @@ def test_readout_scales_seconds_and_physical_counts():
     assert ro.seconds == pytest.approx(copies * base.seconds, rel=1e-9)
     assert ro.physical[0].wall_time_s == pytest.approx(copies * base.physical[0].wall_time_s, rel=1e-9)
     assert any("readout" in n for n in ro.notes)
+    assert "idealized logical machine" in ro.summary() and "code distance" not in ro.summary()
 
 
 def test_torch_tensor_and_integer_input():

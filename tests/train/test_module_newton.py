@@ -182,3 +182,16 @@ def test_closure_misuse_is_a_clear_error():
     with pytest.raises(InputError, match="no parameter"):
         ModuleTask(model, [BlockSpec("x", ("nope",), ((2,),))])
     assert opt.step_count == 0
+
+
+def test_state_dict_round_trip_on_a_module():
+    X, y = data(4)
+    model = tanh_net(4)
+    closure = lambda: nn.functional.mse_loss(model(X), y)  # noqa: E731
+    opt = HybridNewton(model, profile(), HybridNewtonConfig(features=FeatureConfig(reg_eps=0.1, reg_relative=True)))
+    opt.step(closure)
+    again = HybridNewton(model, profile(), HybridNewtonConfig(features=FeatureConfig(reg_eps=0.1, reg_relative=True)))
+    again.load_state_dict(opt.state_dict())
+    assert again.step_count == 1 and again.history == opt.history
+    again.step(closure)
+    assert again.step_count == 2 and again.history[-1].step == 1
