@@ -1,6 +1,9 @@
 """HybridNewton: block-diagonal damped Newton whose per-block solves are scheduled classical vs QLSA.
 
-One step on a batch (``opt.step(batch=batch)`` or ``opt.set_batch(batch); opt.step(closure)``):
+One step on a batch (``opt.step(batch=batch)`` or ``opt.set_batch(batch); opt.step(closure)``), or, on a
+user's own ``nn.Module`` (``HybridNewton(model)`` / :meth:`HybridNewton.for_module`), ``opt.step(closure)``
+with a closure that returns the loss without calling ``backward()`` (``train/module_task.py``: steps 1-2 are
+then one closure call and exact per-tensor Hessian blocks by Hessian-vector products; the rest is the same):
 
 1. loss and gradient of ``task.loss`` on the whole batch, float64 (``torch.func.grad_and_value``);
 2. the curvature blocks ``task.blocks()`` at the current parameters (``curvature.compute.task_curvature``
@@ -71,6 +74,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from qlsa_sim.core.names import (
@@ -83,6 +87,7 @@ from qlsa_sim.core.names import (
     parse,
 )
 from qlsa_sim.core.threads import pinned_threads
+from qlsa_sim.cost.defaults import default_profile
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.curvature.blocks import BlockSpec, flat_block, named_params
 from qlsa_sim.curvature.compute import CurvatureConfig, task_curvature
@@ -92,6 +97,7 @@ from qlsa_sim.linalg.solvers import exact_solve, lu_solve, solve_with
 from qlsa_sim.schedule.pipeline import ScheduledBlock, SchedulePolicy, decide_block
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter, snapshot_id
+from qlsa_sim.train.module_task import CLOSURE_RULE, ModuleTask
 from qlsa_sim.train.task import TrainingTask
 
 CIRCUIT_KAPPA_BUCKET = 1.25  # polynomials for kappa_eff rounded up to 1.25^k, so cached angles are reused
@@ -291,15 +297,24 @@ def _scatter(dirs: Mapping[str, torch.Tensor], covered: Mapping[str, torch.Tenso
 class HybridNewton(torch.optim.Optimizer):
     """Block-diagonal damped Newton with per-block classical / QLSA scheduling (torch.optim API).
 
-    ``HybridNewton(task, profile, config, trace_dir=None, *, resume=False, overwrite=False)``.
+    ``HybridNewton(task, profile=None, config, trace_dir=None, *, resume=False, overwrite=False)``.
     Parameters are ``task.model.parameters()`` in one param group with key ``lr``. Give the batch
     with ``step(batch=...)`` or ``set_batch``; ``step(closure)`` calls the closure once (torch
     convention) and returns its value, else returns the batch loss. See the module docstring.
+
+    ``task`` may be your own ``nn.Module`` (see :meth:`for_module`): then ``step(closure)`` is the only way
+    to step, the closure computes and returns the loss WITHOUT calling ``backward()``, and the curvature is
+    the exact Hessian block of each parameter tensor (``train/module_task.py``). ``profile=None``: the
+    built-in calibration profile (``cost/defaults.py``), with a warning naming it.
     """
 
-    def __init__(self, task: TrainingTask, profile: CalibrationProfile,
+    def __init__(self, task: TrainingTask | nn.Module, profile: CalibrationProfile | None = None,
                  config: HybridNewtonConfig = HybridNewtonConfig(), trace_dir: str | Path | None = None, *,
                  resume: bool = False, overwrite: bool = False, progress: bool = False) -> None:
+        if isinstance(task, nn.Module):
+            task = ModuleTask(task)
+        if profile is None:
+            profile = default_profile(warn=True)
         super().__init__(task.model.parameters(), {"lr": config.lr})
         self.task, self.config, self.progress = task, config, progress
         self.profile = profile.with_precision(config.precision)
@@ -317,6 +332,20 @@ class HybridNewton(torch.optim.Optimizer):
         self.writer: TraceWriter | None = None
         if trace_dir is not None:
             self.writer = TraceWriter(trace_dir, meta=self.trace_meta(), resume=resume, overwrite=overwrite)
+
+    @classmethod
+    def for_module(cls, model: nn.Module, profile: CalibrationProfile | None = None,
+                   config: HybridNewtonConfig = HybridNewtonConfig(), *, blocks: list[BlockSpec] | None = None,
+                   **kwargs: Any) -> "HybridNewton":
+        """The optimizer for your own ``model`` in a plain loop: ``opt.step(closure)`` with a closure that
+        returns the loss (no ``backward()``); ``blocks``: curvature blocks (default one per parameter tensor,
+        exact Hessian). ``kwargs``: ``trace_dir``, ``progress``, ... as for the constructor."""
+        return cls(ModuleTask(model, blocks), profile, config, **kwargs)
+
+    @property
+    def closure_driven(self) -> bool:
+        """True for a user's ``nn.Module``: the closure is the batch."""
+        return bool(getattr(self.task, "closure_driven", False))
 
     # -- bookkeeping ---------------------------------------------------------------------------
     @property
@@ -372,7 +401,10 @@ class HybridNewton(torch.optim.Optimizer):
     # -- the step ------------------------------------------------------------------------------
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None, *, batch: Any = None):
-        """One Newton step on ``batch`` (or the one given to :meth:`set_batch`)."""
+        """One Newton step on ``batch`` (or the one given to :meth:`set_batch`); on an ``nn.Module``, on the
+        loss the closure returns (called once with autograd, then at trial points by the line search)."""
+        if self.closure_driven:
+            return self._closure_step(closure, batch)
         result = None
         if closure is not None:
             with torch.enable_grad():
@@ -386,6 +418,28 @@ class HybridNewton(torch.optim.Optimizer):
         self.history.append(log)
         self._step_count += 1
         return result if closure is not None else torch.tensor(log.loss, dtype=torch.float64)
+
+    def _closure_step(self, closure: Callable[[], Any] | None, batch: Any) -> torch.Tensor:
+        if closure is None or batch is not None:
+            raise InputError(f"HybridNewton on an nn.Module steps with opt.step(closure) only: {CLOSURE_RULE}")
+        with pinned_threads(self.config.threads):
+            log = self._step(closure)
+        self.history.append(log)
+        self._step_count += 1
+        return torch.tensor(log.loss, dtype=torch.float64)
+
+    def _loss_and_curvature(self, batch: Any) -> tuple[dict, dict, float, list]:
+        """(parameters, gradients, loss, curvature blocks) at the current parameters: the task's own (an
+        ``nn.Module``: one closure call, exact Hessian blocks by HVPs) or float64 ``torch.func``."""
+        if self.closure_driven:
+            return self.task.loss_grads_blocks(batch, self.config.curvature)
+        params = named_params(self.task.model, torch.float64)
+        with torch.enable_grad():
+            grads, loss_t = torch.func.grad_and_value(lambda p: self.task.loss(p, batch))(params)
+            loss = float(loss_t)
+            datas = (task_curvature(self.task, params, batch, self.blocks, self.config.curvature)
+                     if math.isfinite(loss) else [])
+        return params, grads, loss, datas
 
     def _stored(self, data: BlockData) -> tuple[BlockData, np.ndarray, np.ndarray | None, float]:
         """The block as the trace stores it, and the dense matrix rebuilt as replay rebuilds it."""
@@ -502,11 +556,7 @@ class HybridNewton(torch.optim.Optimizer):
         cfg, step = self.config, self._step_count
         lr = float(self.param_groups[0]["lr"])
         t0 = time.perf_counter()
-        params = named_params(self.task.model, torch.float64)
-        with torch.enable_grad():
-            grads, loss_t = torch.func.grad_and_value(lambda p: self.task.loss(p, batch))(params)
-            loss = float(loss_t)
-            datas = task_curvature(self.task, params, batch, self.blocks, cfg.curvature) if math.isfinite(loss) else []
+        params, grads, loss, datas = self._loss_and_curvature(batch)
         curvature_s = time.perf_counter() - t0
         if not math.isfinite(loss):  # diverged: no update, nothing traced; the caller sees loss = nan/inf
             return self._log(step, loss, lr, t0, curvature_s, [], {"scheduling": 0.0, "solve": 0.0, "unbilled": 0.0},
