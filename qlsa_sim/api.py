@@ -60,8 +60,8 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import KAPPA_METHODS, FeatureConfig, MatrixFeatures, prepare_block
 from qlsa_sim.linalg.spectrum import SpectrumEstimate, kappa_exact, kappa_lanczos, lanczos_extremes
 from qlsa_sim.quantum.estimation.counting import TS_PER_TOFFOLI
-from qlsa_sim.quantum.estimation.physical import LogicalCounts, PhysicalEstimate, Profile, physical_estimate
-from qlsa_sim.quantum.estimation.resources import QLSAResources
+from qlsa_sim.quantum.estimation.physical import PhysicalEstimate, Profile, physical_estimate
+from qlsa_sim.quantum.estimation.resources import QLSAResources, logical_counts
 
 #: Above this size kappa comes from Lanczos (``kappa_method="auto"``), as in ``FeatureConfig.exact_max_n``.
 EXACT_MAX_N = FeatureConfig().exact_max_n
@@ -340,18 +340,6 @@ def matrix_input_features(A: Any, *, psd: bool | None = None, kappa_method: str 
 
 
 # ----------------------------------------------------------------------------------------- estimate
-
-
-def logical_counts(res: QLSAResources, *, copies: float = 1.0, include_state_prep: bool = False) -> LogicalCounts:
-    """The solve's logical counts as Qualtran's surface-code models take them (``physical.py``), times
-    ``copies`` output copies (tomography). State preparations of ``|b>`` (one per attempt), if included, are
-    added as their T-equivalent: an upper bound of their non-Clifford cost."""
-    prep_t = res.state_prep_t_equivalent * res.state_prep_calls if include_state_prep else 0.0
-    prep_gates = res.state_prep_gates * res.state_prep_calls if include_state_prep else 0.0
-    return LogicalCounts(toffoli=copies * res.toffoli, t=copies * (res.t_count + prep_t),
-                         rotations=copies * res.rotations, clifford=copies * res.clifford,
-                         measurements=copies * res.measurements, logical_qubits=max(1, int(res.qubits)),
-                         sequential_gates=copies * (res.total_gates + prep_gates))
 
 
 def _readout_copies(components: tuple[tuple[str, float], ...]) -> float:

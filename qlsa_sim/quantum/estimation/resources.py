@@ -322,15 +322,17 @@ def qlsa_resources_all_encodings(info: MatrixInfo, eps: float,
     return tuple(_resources_of(c, eps, preset) for c in choices)
 
 
-def logical_counts(res: QLSAResources, *, include_state_prep: bool = False) -> LogicalCounts:
+def logical_counts(res: QLSAResources, *, copies: float = 1.0, include_state_prep: bool = False) -> LogicalCounts:
     """The solve's logical counts as the surface-code models take them (``physical.py``): Toffoli-class gates,
     bare T, rotations, Clifford, measurements, logical qubits; ``sequential_gates`` = the ``gates`` time basis'
-    sequential total (for idealized profiles). With ``include_state_prep`` the preparations of |b> are added as
-    their T-equivalent (T gates), an upper bound of their non-Clifford cost."""
+    sequential total (for idealized profiles), all times ``copies`` output copies of |x> (tomography). With
+    ``include_state_prep`` the preparations of |b> are added as their T-equivalent (T gates), an upper bound of
+    their non-Clifford cost."""
     from qlsa_sim.quantum.estimation.physical import LogicalCounts
 
     prep_t = res.state_prep_t_equivalent * res.state_prep_calls if include_state_prep else 0.0
     prep_gates = res.state_prep_gates * res.state_prep_calls if include_state_prep else 0.0
-    return LogicalCounts(toffoli=res.toffoli, t=res.t_count + prep_t, rotations=res.rotations,
-                         clifford=res.clifford, measurements=res.measurements, logical_qubits=max(1, res.qubits),
-                         sequential_gates=res.total_gates + prep_gates)
+    return LogicalCounts(toffoli=copies * res.toffoli, t=copies * (res.t_count + prep_t),
+                         rotations=copies * res.rotations, clifford=copies * res.clifford,
+                         measurements=copies * res.measurements, logical_qubits=max(1, int(res.qubits)),
+                         sequential_gates=copies * (res.total_gates + prep_gates))
