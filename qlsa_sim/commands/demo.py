@@ -29,5 +29,7 @@ def run(args: argparse.Namespace) -> int:
           f"  calibration: {o.calibration}\n"
           f"  analysis:    {o.eq4.decisions_csv.parent}/ (decisions.csv, speedup.csv/.md, crossover.png/.svg;\n"
           f"               quantum by paper Eq. 4 fitted to the resource model)\n"
-          f"               {o.resources.decisions_csv.parent}/ (the same with the QLSA resource estimator directly)")
+          f"               {o.resources.decisions_csv.parent}/ (the same with the QLSA resource estimator directly)\n"
+          "Verdicts: read the resource-model tables (the folder ending in -resources); the Eq. 4 tables reproduce the "
+          "paper's model, whose form does not follow the counted circuit cost (each table says how far off).")
     return 0

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quantum_model == "eq4" and args.eq4_sizes == "trace":
         from qlsa_sim.cost.calibrate import refit_eq4
 
-        profile = refit_eq4(profile, plan.block_sizes)
+        profile = refit_eq4(profile, plan.block_sizes, progress=not args.quiet)
     features = FeatureConfig(reg_eps=args.reg_eps, reg_relative=args.reg_relative, density_tol=args.density_tol,
                              kappa_method=args.kappa_method, psd=plan.meta.psd)
     cfg = ReplayConfig(SchedulePolicy(features, args.quantum_model), measure_classical=not args.no_measure)
@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         write_features_to_manifest(args.trace, df)
     out = Path(args.out or Path("analysis") / plan.run)
     outs = write_replay_report(df, profile, out, quantum_model=args.quantum_model,
-                               trace_label=f"{plan.run} ({plan.meta.dataset})", physical=args.physical)
+                               trace_label=f"{plan.run} ({plan.meta.dataset})", physical=args.physical,
+                               progress=not args.quiet)
     print(outs.speedup_md.read_text())
     print(f"wrote {outs.decisions_csv}, {outs.speedup_csv}, {outs.speedup_md}, "
           + ", ".join(str(p) for p in outs.crossover))

@@ -101,9 +101,13 @@ def run(args: argparse.Namespace) -> int:
     target = (("test_accuracy", args.target_accuracy) if args.target_accuracy is not None
               else ("test_loss", args.target_loss))
     paths = write_run_outputs(report, out, spec.name, first_seed=args.seeds[0], target=target)
-    cols = [c for c in ("label", "seed", "reached", "steps_to_target", "steps_run", "final_test_accuracy",
+    target_cols = ("reached", "steps_to_target") if stop.has_target else ()
+    cols = [c for c in ("label", "seed", *target_cols, "steps_run", "final_test_accuracy",
                         "final_test_loss", "measured_s_per_step", "modeled_s_per_step", "total_s",
                         "quantum_fraction") if c in report.table.columns]
+    if not stop.has_target:
+        print(f"no target given (--target-accuracy / --target-loss): every run trained --max-steps "
+              f"{args.max_steps} steps")
     print(report.table[cols].to_string(index=False))
     print(f"wrote {', '.join(p.name for p in paths)} in {out}; measured_* seconds ran here, modeled_* seconds are "
           "QLSA cost-model time [modeled]")

@@ -220,13 +220,14 @@ def default_quantum_grid(n_max: int = 1 << 14) -> list[tuple[int, float, float]]
     return eq4_grid([int(v) for v in np.unique(np.geomspace(16, n_max, 6).astype(int))])
 
 
-def refit_eq4(profile: CalibrationProfile, sizes: Sequence[int], method: str = "log") -> CalibrationProfile:
+def refit_eq4(profile: CalibrationProfile, sizes: Sequence[int], method: str = "log", *, progress: bool = False
+              ) -> CalibrationProfile:
     """``profile`` with paper Eq. 4 refitted to its resource model at the block sizes being replayed: Eq. 4's
     ln(n/eps) cannot follow the resource model's growth with n (the data loading grows with n s), so a fit
     across sizes is wrong everywhere; at the replayed sizes it is as close as its form allows. The fit's
     error per size is kept (``QuantumFit.error_by_n``). Nothing is measured."""
     rm = profile.resources
-    fit, rows = fit_quantum_eq4(rm, eq4_grid(sizes), method)
+    fit, rows = fit_quantum_eq4(rm, eq4_grid(sizes), method, progress=progress)
     eq4 = QuantumFit(QuantumEq4Model(fit.a, fit.b, rm.precision, rm.preset, rm.hardware), fit.r2, fit.r2_log,
                      f"{method}: {EQ4_FIT_RULES[method]}; at the replayed sizes n = "
                      f"{', '.join(str(n) for n in sorted(set(int(v) for v in sizes)))}", tuple(rows),
@@ -272,13 +273,17 @@ def eq4_error_by_n(rows: Sequence[dict], q1: float, q2: float) -> list[dict]:
     return out
 
 
-def fit_quantum_eq4(model: QuantumResourceModel, grid: Sequence[tuple[int, float, float]], method: str = "log"
-                    ) -> tuple[LinearFit, list[dict]]:
-    """Fit paper Eq. 4 to the resource model's modeled seconds over ``grid`` (``EQ4_FIT_RULES[method]``)."""
+def fit_quantum_eq4(model: QuantumResourceModel, grid: Sequence[tuple[int, float, float]], method: str = "log",
+                    *, progress: bool = False) -> tuple[LinearFit, list[dict]]:
+    """Fit paper Eq. 4 to the resource model's modeled seconds over ``grid`` (``EQ4_FIT_RULES[method]``);
+    ``progress`` shows the grid points as the resource model prices them (it counts circuits)."""
+    from tqdm.auto import tqdm
+
     if method not in EQ4_FITS:
         raise UnknownNameError("Eq. 4 fit", method, EQ4_FITS)
     rows = []
-    for n, kappa, d in grid:
+    for n, kappa, d in tqdm(grid, desc="Eq. 4 fit to the resource model", unit="point", disable=not progress,
+                            leave=False):
         f = grid_features(n, kappa, d)
         rows.append({"n": n, "kappa": kappa, "density": d, "nnz_per_row": f.max_nnz_per_row,
                      "x": eq4_regressor(n, kappa, d, model.precision), "seconds": model.estimate(f).seconds})
@@ -353,7 +358,7 @@ def calibrate(*, sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048), rep
             shapes = [(n, r) for n in (max(sizes) // 4, max(sizes)) for r in (16, 64, 256) if r < n]
             fits.append(_fit_flops(Solver.WOODBURY, time_woodbury_solves(shapes, repeats=repeats, seed=seed,
                                                                          progress=progress)))
-    qfit, qrows = fit_quantum_eq4(resource_model, quantum_grid or default_quantum_grid(), eq4_fit)
+    qfit, qrows = fit_quantum_eq4(resource_model, quantum_grid or default_quantum_grid(), eq4_fit, progress=progress)
     rm = resource_model
     eq4 = QuantumFit(QuantumEq4Model(qfit.a, qfit.b, rm.precision, rm.preset, rm.hardware), qfit.r2, qfit.r2_log,
                      f"{eq4_fit}: {EQ4_FIT_RULES[eq4_fit]}", tuple(qrows),

@@ -42,6 +42,22 @@ FORMAT = "qlsa-sim-calibration/2"
 READABLE_FORMATS = (FORMAT, "qlsa-sim-calibration/1")
 EQ3_SOLVERS = (Solver.CHOLESKY, Solver.LU)
 
+#: A fit is flagged poor when, at the sizes it was fitted on, R^2 of log10 seconds is below POOR_FIT_R2_LOG
+#: (relative errors, what matters when a model is carried across decades of n) or R^2 of seconds is below
+#: POOR_FIT_R2 (the model predicts worse than the mean of its own timings).
+POOR_FIT_R2_LOG = 0.9
+POOR_FIT_R2 = 0.0
+
+
+def fit_problem(r2: float, r2_log: float) -> str | None:
+    """Why a fit with these R^2 values is poor (thresholds above), or None if it is not (or was not fitted)."""
+    why = []
+    if math.isfinite(r2) and r2 < POOR_FIT_R2:
+        why.append(f"R^2 = {r2:.3g} < {POOR_FIT_R2:g}")
+    if math.isfinite(r2_log) and r2_log < POOR_FIT_R2_LOG:
+        why.append(f"R^2 of log10 seconds = {r2_log:.3g} < {POOR_FIT_R2_LOG:g}")
+    return "poor fit: " + ", ".join(why) if why else None
+
 
 # ------------------------------------------------------------------------------------------ in memory
 @dataclass(frozen=True)
@@ -63,6 +79,11 @@ class ClassicalFit:
     def solver(self) -> str:
         return self.model.solver
 
+    @property
+    def problem(self) -> str | None:
+        """Why this fit is poor (:func:`fit_problem`), or None."""
+        return fit_problem(self.r2, self.r2_log)
+
 
 @dataclass(frozen=True)
 class QuantumFit:
@@ -76,6 +97,11 @@ class QuantumFit:
     rule: str = "given"
     grid: tuple[dict, ...] = field(default=(), repr=False, compare=False, hash=False)
     error_by_n: tuple[dict, ...] = field(default=(), compare=False, hash=False)  # Eq. 4 / resource model per n
+
+    @property
+    def problem(self) -> str | None:
+        """Why this fit is poor (:func:`fit_problem`), or None."""
+        return fit_problem(self.r2, self.r2_log)
 
 
 @dataclass(frozen=True)
@@ -137,6 +163,7 @@ class CalibrationProfile:
                             "quantum": {"model": "q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4)", "modeled": True,
                                         "q1": self.eq4.model.q1, "q2": self.eq4.model.q2, "r2": self.eq4.r2,
                                         "r2_log": self.eq4.r2_log, "fit": self.eq4.rule,
+                                        "fit_quality": self.eq4.problem or "ok",
                                         "resource_model": _resource_json(self.resources),
                                         "error_by_n": list(self.eq4.error_by_n), "grid": list(self.eq4.grid)}})
 
@@ -152,7 +179,8 @@ def _classical_json(c: ClassicalFit) -> dict:
     m = c.model
     consts = ({"model": "c1*n^3+c2 (paper Eq. 3)", "c1": m.c1, "c2": m.c2} if isinstance(m, ClassicalCubicModel)
               else {"model": f"a*flops+b ({m.solver} flops)", "a": m.a, "b": m.b, "rtol": m.rtol})
-    return {**consts, "r2": c.r2, "r2_log": c.r2_log, "fit": c.rule, "c1_sizes": list(c.fit_sizes),
+    return {**consts, "r2": c.r2, "r2_log": c.r2_log, "fit": c.rule, "fit_quality": c.problem or "ok",
+            "c1_sizes": list(c.fit_sizes),
             "gflops_at_largest_n": c.gflops_at_largest_n, "timings": list(c.timings)}
 
 

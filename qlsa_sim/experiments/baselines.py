@@ -116,7 +116,8 @@ class MethodSpec:
 
 @dataclass(frozen=True)
 class RunResult:
-    """One run. ``steps_to_target``: updates until the target first held (None: not reached).
+    """One run. ``reached``: whether the target held (None: no target was given, the run stopped at its cap);
+    ``steps_to_target``: updates until the target first held (None: not reached or no target).
     Per-step and total seconds: MEASURED and MODELED apart (module docstring); ``total_s`` is
     their sum. ``history``: one dict per step; ``evals``: held-out metrics after ``after_steps``
     updates; ``blocks``: per-(step, block) decisions of Newton runs."""
@@ -126,7 +127,7 @@ class RunResult:
     method: str
     label: str
     seed: int
-    reached: bool
+    reached: bool | None
     steps_to_target: int | None
     steps_run: int
     stop_reason: str                   # "target" | "max_steps" | "diverged"
@@ -226,7 +227,7 @@ def run_method(make_task: Callable[[int], TrainingTask], spec: MethodSpec, stop:
         raise
     blocks = history_frames(opt.history, rid)[1].to_dict("records") if spec.is_newton else []
     result = _result(rid, task_name, spec, seed, state, blocks, None if directory is None else str(directory),
-                     None if trace_dir is None else str(trace_dir))
+                     None if trace_dir is None else str(trace_dir), has_target=stop.has_target)
     if directory is not None:
         atomic_write_json(directory / RESULT, result.summary())
     return result
@@ -238,7 +239,7 @@ def _newton_step(opt: HybridNewton, batch: Any) -> dict:
 
 
 def _result(rid: str, task_name: str, spec: MethodSpec, seed: int, state: TrainingState, blocks: list[dict],
-            directory: str | None, trace_dir: str | None) -> RunResult:
+            directory: str | None, trace_dir: str | None, *, has_target: bool = True) -> RunResult:
     history, evals, reason = state.history, state.evals, state.reason
     steps = len(history)
     tot = {k: float(sum(h[k] for h in history)) for k in ("measured_s", "modeled_s", "solve_measured_s",
@@ -247,7 +248,8 @@ def _result(rid: str, task_name: str, spec: MethodSpec, seed: int, state: Traini
     nb = sum(h["n_blocks"] for h in history)
     first, last = evals[0], evals[-1]
     return RunResult(
-        id=rid, task=task_name, method=spec.method, label=spec.name, seed=int(seed), reached=reason == "target",
+        id=rid, task=task_name, method=spec.method, label=spec.name, seed=int(seed),
+        reached=(reason == "target") if has_target else None,
         steps_to_target=last["after_steps"] if reason == "target" else None, steps_run=steps, stop_reason=reason,
         initial_test_loss=first.get("test_loss", math.nan), initial_test_accuracy=first.get("test_accuracy", math.nan),
         final_test_loss=last.get("test_loss", math.nan), final_test_accuracy=last.get("test_accuracy", math.nan),

@@ -36,7 +36,7 @@ class DemoOutputs:
 
 def run_demo(root: str | Path = ".", *, dataset: str = "fashion-mnist", data_dir: str | None = None,
              image_size: int = 14, steps: int = 300, every: int = 50, progress: bool = True,
-             say=print) -> DemoOutputs:
+             calibration_sizes: tuple[int, ...] = CALIBRATION_SIZES, say=print) -> DemoOutputs:
     """Record -> calibrate -> replay (Eq. 4, then the resource estimator) under ``root``; ``say`` reports each stage."""
     root, t0 = Path(root), time.perf_counter()
     run = f"demo-{dataset}-{image_size}x{image_size}"
@@ -47,7 +47,7 @@ def run_demo(root: str | Path = ".", *, dataset: str = "fashion-mnist", data_dir
     record_trace(task, trace, RecordConfig(steps=steps, every=every, curvature=CurvatureConfig(), dtype="float32"),
                  overwrite=True, progress=progress)
     say(f"[2/4] calibrating this machine (timed Cholesky, LU, CG, Woodbury solves; Eq. 4 fit) -> {calib}")
-    profile = load_profile(save_profile(calibrate(progress=progress, sizes=CALIBRATION_SIZES), calib))
+    profile = load_profile(save_profile(calibrate(progress=progress, sizes=calibration_sizes), calib))
     reader = TraceReader(trace)
     features = FeatureConfig(psd=reader.meta.psd)
     outs = {}
@@ -55,10 +55,12 @@ def run_demo(root: str | Path = ".", *, dataset: str = "fashion-mnist", data_dir
         dest = out if model == "eq4" else Path(f"{out}-resources")
         say(f"[{3 + i}/4] replaying the trace with the QLSA priced by "
             f"{'paper Eq. 4 (fitted)' if model == 'eq4' else 'the resource estimator'} -> {dest}")
-        prof = refit_eq4(profile, sorted({int(r["n"]) for r in reader.rows})) if model == "eq4" else profile
+        sizes = sorted({int(r["n"]) for r in reader.rows})
+        prof = refit_eq4(profile, sizes, progress=progress) if model == "eq4" else profile
         df = replay(trace, prof, ReplayConfig(SchedulePolicy(features, model), measure_classical=model == "eq4"),
                     progress=progress)
         if model == "eq4":
             write_features_to_manifest(trace, df)
-        outs[model] = write_replay_report(df, prof, dest, quantum_model=model, trace_label=f"{run} ({dataset})")
+        outs[model] = write_replay_report(df, prof, dest, quantum_model=model, trace_label=f"{run} ({dataset})",
+                                          progress=progress)
     return DemoOutputs(trace, calib, outs["eq4"], outs["resources"], arch, time.perf_counter() - t0)

@@ -69,3 +69,14 @@ def test_train_gpt_covers_its_blocks_and_steps_the_rest(tmp_path):
     assert set(blocks["block"]) == {"layers.0.attn.v.weight"} and len(blocks) == 3
     # the parameters outside the v block take -0.5 g (the default for text models), so the loss falls
     assert table["final_test_loss"].item() < table["initial_test_loss"].item() - 0.1
+
+
+def test_train_without_a_target_says_so(tmp_path, capsys):
+    """No --target-*: the runs are reported as 'no target given' (reached empty), not as failures."""
+    argv = [a for a in BASE if a not in ("--target-accuracy", "0.6")]
+    assert main(argv + ["--methods", "sgd", "--max-steps", "2", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "no target given" in printed and "reached" not in printed.split("no target given", 1)[1].splitlines()[1]
+    table = pd.read_csv(tmp_path / "table.csv")
+    assert table["reached"].isna().all() and table["steps_to_target"].isna().all()
+    assert (table["stop_reason"] == "max_steps").all()

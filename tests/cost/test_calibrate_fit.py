@@ -110,3 +110,34 @@ def test_cli_flag():
     choices = next(a for a in build_parser()._subparsers._group_actions[0].choices["calibrate"]._actions
                    if a.dest == "eq3_fit").choices
     assert tuple(choices) == EQ3_FITS
+
+
+def test_poor_fits_are_flagged_by_the_stated_thresholds():
+    from qlsa_sim.cost.profile import POOR_FIT_R2, POOR_FIT_R2_LOG, ClassicalFit, fit_problem
+    from qlsa_sim.cost.models import ClassicalCubicModel
+
+    assert fit_problem(0.99, 0.99) is None and fit_problem(float("nan"), float("nan")) is None
+    assert "R^2 = -4.56" in fit_problem(-4.56, 0.95) and POOR_FIT_R2 == 0.0
+    assert "log10" in fit_problem(0.95, POOR_FIT_R2_LOG - 0.01)
+    fit = ClassicalFit(ClassicalCubicModel(1e-11, 1e-5, "cholesky"), r2=-4.56, r2_log=0.5)
+    assert fit.problem.startswith("poor fit")
+
+
+def test_calibrate_warns_of_a_poor_fit_and_flags_it_in_the_profile(tmp_path, monkeypatch, capsys):
+    """The command's own wiring: a Cholesky fit with R^2 = -4.56 (seen with --sizes 32,64,128,256) is warned of
+    and written as fit_quality; the timings themselves are replaced by a stored profile's."""
+    from dataclasses import replace
+
+    import qlsa_sim.cost.calibrate as cal
+    from qlsa_sim.cli import main
+
+    stored = load_profile(Path(__file__).resolve().parents[2] / "calibration" / "example-2core.json")
+    poor = replace(stored, classical=(replace(stored.classical[0], r2=-4.56), *stored.classical[1:]))
+    monkeypatch.setattr(cal, "calibrate", lambda **kw: poor)
+    out = tmp_path / "p.json"
+    assert main(["calibrate", "--sizes", "32,64,128,256", "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: cholesky poor fit: R^2 = -4.56" in err
+    doc = json.loads(out.read_text())
+    assert doc["classical"]["solvers"]["cholesky"]["fit_quality"].startswith("poor fit")
+    assert doc["classical"]["solvers"]["lu"]["fit_quality"] == "ok"
