@@ -1,7 +1,7 @@
 """``qlsa-sim`` command line: ``main(argv)`` (callable from tests), the dispatch table and the error policy.
 
-Each subcommand lives in ``qlsa_sim/commands/<name>.py``. Errors a user can cause (``QlsaSimError``) print one
-line and exit with status 2; Ctrl-C keeps everything already written (recordings and runs continue with
+Each subcommand lives in ``qlsa_sim/commands/<name>.py``. Errors a user can cause (``QlsaSimError``, and
+argparse's own: ``OneLineParser``) print one line and exit with status 2; Ctrl-C keeps everything already written (recordings and runs continue with
 ``--resume``) and exits with 130.
 """
 
@@ -21,8 +21,10 @@ def _command(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qlsa-sim", description="Quantum-resource simulation and cost modeling "
-                                                                  "for hybrid quantum/classical Newton solves.")
+    from qlsa_sim.commands.argtypes import OneLineParser
+
+    parser = OneLineParser(prog="qlsa-sim", description="Quantum-resource simulation and cost modeling "
+                                                        "for hybrid quantum/classical Newton solves.")
     parser.add_argument("--version", action="version", version=f"qlsa-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
