@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import argparse
 
+from qlsa_sim.commands.argtypes import N_MAX, density, eps, integer, kappa
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("estimate", help="modeled QLSA gate counts and times per preset and hardware profile",
                        description="Modeled QLSA resources: from --n/--kappa/--density/--eps or from --matrix FILE.npy.")
-    p.add_argument("--n", type=int, help="matrix dimension")
-    p.add_argument("--kappa", type=float, help="condition number (>= 1)")
-    p.add_argument("--density", type=float, help="fraction of non-zero entries per row, in (0, 1]")
-    p.add_argument("--eps", type=float, default=1e-2, help="target precision of the solution state (default 1e-2)")
+    p.add_argument("--n", type=integer(1, N_MAX, "a dimension"), help="matrix dimension, in [1, 2^40]")
+    p.add_argument("--kappa", type=kappa, help="condition number, in [1, 1e16]")
+    p.add_argument("--density", type=density, help="fraction of non-zero entries per row, in (0, 1]")
+    p.add_argument("--eps", type=eps, default=1e-2,
+                   help="target precision of the solution state, in [1e-15, 1) (default 1e-2)")
     p.add_argument("--matrix", help="symmetric matrix as .npy (loaded without pickle)")
     p.add_argument("--preset", action="append", help="query-cost preset (repeatable; default all)")
     p.add_argument("--profile", "--hardware", dest="hardware", action="append",
@@ -55,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     df = estimate_table(f, args.eps, args.preset, args.hardware, basis=args.basis,
                         include_state_prep=args.state_prep, include_readout=args.readout, encoding=args.encoding)
     if args.json:
-        print(df.to_json(orient="records", indent=1, double_precision=15))
+        from qlsa_sim.core.atomic import json_dumps  # full precision (repr), never fixed decimals
+
+        print(json_dumps(df.to_dict(orient="records")))
         return 0
     cols = ["preset", "hardware", "encoding", "kappa_eff", "queries", "toffoli", "t_count", "rotations",
             "t_equivalent", "qubits", "seconds"]

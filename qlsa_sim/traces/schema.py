@@ -166,7 +166,8 @@ def describe_error(e: ValidationError) -> str:
     loc = _loc(tuple(err.get("loc", ())))
     if err.get("type") == "missing":
         return f"field '{loc}' is missing"
-    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    msg = re.sub(r"a valid dictionary( or instance of \w+)?", "a JSON object",
+                 str(err.get("msg", "invalid")).removeprefix("Value error, "))
     if loc == "(top level)":
         return msg
     got = err.get("input")

@@ -438,9 +438,13 @@ def verify_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], displ
                              f"{want[:12]}...): the file is corrupt or was changed")
 
 
-def check_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], display: str) -> None:
-    """TraceError naming ``display`` unless the file exists, is a regular file no larger than its rows imply,
-    and (on local disk) does not lead out of the trace folder through a symlink."""
+def check_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], display: str, *,
+                        missing_ok: bool = False) -> None:
+    """TraceError naming ``display`` unless the file exists (or is missing and ``missing_ok``), is a regular
+    file no larger than its rows imply, and (on local disk) does not lead out of the trace folder through a
+    symlink. Reads no data."""
+    if missing_ok and not fs.exists(path):
+        return
     size = _file_info(fs, path, display, "snapshot file listed in the manifest")
     if is_local_fs(fs) and not is_within(path, path.rsplit("/", 1)[0] or "/"):
         raise TraceError(f"{display}: is a symlink leading out of the trace folder")
