@@ -26,9 +26,13 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
 
 
+def _fmt(v) -> str:
+    return str(v) if isinstance(v, int) else f"{v:g}"
+
+
 def _interval(lo, hi, lo_open: bool, hi_open: bool) -> str:
-    return f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}" if hi is not None \
-        else f"{'(' if lo_open else '['}{lo:g}, inf)"
+    return f"{'(' if lo_open else '['}{_fmt(lo)}, {_fmt(hi) if hi is not None else 'inf'}" \
+           f"{')' if hi_open or hi is None else ']'}"
 
 
 def integer(lo: int, hi: int | None = None, what: str = "an integer"):

@@ -24,3 +24,19 @@ def check_traces(locations, what: str = "trace") -> list:
         check_memory(BLOCK_COPIES * 8.0 * n * n, f"{what} {loc} (largest block n = {n})")
         plans.append(plan)
     return plans
+
+
+def check_task_blocks(task, curvature) -> None:
+    """Refuse, before anything is written, a task whose dense curvature blocks would not fit the memory budget
+    (``--memory-budget-gb``) or this machine (the memory guard); factor storage keeps blocks small."""
+    from qlsa_sim.core.resources import check_memory
+    from qlsa_sim.curvature.blocks import check_memory_budget
+
+    if curvature.storage != "dense":
+        return
+    import torch
+
+    for b in task.blocks():
+        check_memory_budget(b, dtype=torch.float64, budget_bytes=curvature.memory_budget_gb * 2**30)
+    n = max((b.n for b in task.blocks()), default=0)
+    check_memory(2 * 8.0 * n * n, f"a dense curvature block of n = {n}")

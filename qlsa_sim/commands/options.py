@@ -13,6 +13,8 @@ from qlsa_sim.commands.argtypes import choice, integer, listed, memory_gb, ram_g
 
 DEFAULT_CALIBRATION = str(Path("calibration") / "local.json")
 EXECUTORS = ("inprocess", "process", "dask")
+MODELS = ("mlp", "bert", "gpt")  # experiments/tasks.py MODELS
+DATASETS = ("fashion-mnist", "mnist", "digits")  # data/images.py DATASET_NAMES
 
 
 def number_list(cast):
@@ -50,8 +52,9 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
 
 def add_task_options(p: argparse.ArgumentParser) -> None:
     """The model, data and block options of ``record`` and ``train`` (see :func:`task_spec`)."""
-    p.add_argument("--model", default="mlp", help="mlp | bert | gpt (default mlp)")
-    p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist | mnist | digits (MLP)")
+    p.add_argument("--model", type=choice(*MODELS), default="mlp", help="mlp | bert | gpt (default mlp)")
+    p.add_argument("--dataset", type=choice(*DATASETS), default="fashion-mnist",
+                   help="fashion-mnist | mnist | digits (MLP)")
     p.add_argument("--data-dir", help="directory holding the data set's files (IDX for MNIST formats, "
                                       "wiki.*.raw for text)")
     p.add_argument("--sizes", default="784-16-10", help="MLP layer widths (the input width follows the data, "
