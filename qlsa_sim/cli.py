@@ -36,7 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qlsa_sim.core.threads import default_single_thread_env
 
     default_single_thread_env()
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        args = build_parser().parse_args(list(argv) if argv is not None else None)
+    except SystemExit as e:  # --help, --version, or a refused argument (one line already printed; status 2)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     from qlsa_sim.errors import QlsaSimError
 
     try:
