@@ -27,8 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "for hybrid quantum/classical Newton solves.")
     parser.add_argument("--version", action="version", version=f"qlsa-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        _command(name).add_parser(sub)
+    parser.commands = {name: _command(name).add_parser(sub) for name in COMMANDS}
     return parser
 
 
@@ -36,8 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qlsa_sim.core.threads import default_single_thread_env
 
     default_single_thread_env()
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(list(argv) if argv is not None else None)
+        args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
+        if extra:  # said by the subcommand's parser, so the line names the command
+            parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as e:  # --help, --version, or a refused argument (one line already printed; status 2)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     from qlsa_sim.errors import QlsaSimError
