@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from qlsa_sim.commands.argtypes import eps, integer, kappa, seed
+from qlsa_sim.commands.argtypes import integer, kappa, real, seed
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -19,7 +19,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="dimension in [1, 64] (repeatable; default 4, 8, 16)")
     p.add_argument("--kappa", type=kappa, default=10.0, help="condition number of the random SPD matrices (default 10; "
                                                              "simulation supports about 200 at eps 0.01)")
-    p.add_argument("--eps", type=eps, default=1e-2, help="target precision (default 1e-2)")
+    p.add_argument("--eps", type=real(1e-10, 1.0, hi_open=True, what="a precision (float64 simulation resolves ~1e-13)"),
+                   default=1e-2, help="target precision, in [1e-10, 1) (default 1e-2)")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--encoding", choices=("dilation", "pauli_lcu", "sparse"), default="dilation",
                    help="block encoding (default dilation)")

@@ -24,8 +24,8 @@ CASES = [
     ("estimate", "--eps", "1", "[1e-15, 1)"), ("estimate", "--eps", "nan", "[1e-15, 1)"),
     # validate
     ("validate", "--n", "0", "[1, 64]"), ("validate", "--n", "65", "[1, 64]"), ("validate", "--kappa", "inf", "1e+16"),
-    ("validate", "--kappa", "0.9", "[1, 1e+16]"), ("validate", "--eps", "1e-300", "[1e-15, 1)"),
-    ("validate", "--eps", "0", "[1e-15, 1)"), ("validate", "--seed", "-1", "[0, 4294967295]"),
+    ("validate", "--kappa", "0.9", "[1, 1e+16]"), ("validate", "--eps", "1e-300", "[1e-10, 1)"),
+    ("validate", "--eps", "1e-12", "[1e-10, 1)"), ("validate", "--eps", "0", "[1e-10, 1)"), ("validate", "--seed", "-1", "[0, 4294967295]"),
     # sweep
     ("sweep", "--n", "0", "[1, "), ("sweep", "--kappa", "10,1e17", "[1, 1e+16]"), ("sweep", "--density", "2", "(0, 1]"),
     ("sweep", "--eps", "0", "[1e-15, 1)"), ("sweep", "--chunk", "0", "[1, 1000000]"),
