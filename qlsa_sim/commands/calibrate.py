@@ -9,6 +9,7 @@ from qlsa_sim.commands.argtypes import eps, integer, listed, threads
 from qlsa_sim.commands.options import DEFAULT_CALIBRATION, add_quiet
 
 EQ3_FITS = ("asymptotic", "relative")
+MIN_LARGEST_SIZE = 65  # cost/calibrate.py times Woodbury on (n, r) with r in (16, 64, 256), r < n: two shapes
 
 
 def add_quantum_options(p: argparse.ArgumentParser) -> None:
@@ -50,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     get_preset(args.preset), get_profile(args.hardware)  # unknown names fail before any work
     rm = QuantumResourceModel(precision=args.precision, preset=args.preset, hardware=args.hardware, basis=args.basis)
     check_output_file(args.out, "--out")
-    n = max(args.sizes)  # A, A A^T and two factorizations at the largest n; ~1e10 flop/s
+    n = max(args.sizes)
+    if n < MIN_LARGEST_SIZE:
+        from qlsa_sim.errors import InputError
+
+        raise InputError(f"--sizes: the largest size must be at least {MIN_LARGEST_SIZE} (the Woodbury fit needs factors "
+                         f"of rank 16 and 64 at n = the largest size), got {','.join(map(str, args.sizes))}")  # A, A A^T and two factorizations at the largest n; ~1e10 flop/s
     check_memory(4 * 8.0 * n * n, f"calibrate --sizes {n}",
                  seconds=sum((args.repeats + 2) * 3.0 * k ** 3 for k in args.sizes) / 1e10)
     prof = calibrate(sizes=args.sizes, repeats=args.repeats, threads=args.threads, resource_model=rm,

@@ -71,6 +71,11 @@ def test_out_of_range_number_is_refused_at_parse_time(cmd, flag, value, allowed,
     refused(cmd, *pos, f"{flag}={value}", *extra, needles=(f"argument {flag}", allowed), absent=[out])
 
 
+def test_calibrate_sizes_need_a_large_enough_one(tmp_path, refused):
+    refused("calibrate", "--sizes", "8,64", "--out", tmp_path / "c.json", "--quiet",
+            needles=("--sizes", "largest size must be at least 65", "got 8,64"), absent=[tmp_path / "c.json"])
+
+
 def test_argparse_own_errors_are_one_line(tmp_path, refused):
     refused("sweep", "--bogus", needles=("unrecognized arguments: --bogus",))
     refused("estimate", "--basis", "vibes", needles=("argument --basis", "invalid choice"))
