@@ -271,7 +271,7 @@ def _log_call(out: Path, config: ReproduceConfig, started: str, wall: float) -> 
             calls = list(json.loads(path.read_text()))
         except (json.JSONDecodeError, TypeError):
             calls = []
-    calls.append({"started": started, "wall_s": round(wall, 1), "scale": config.scale, "resume": config.resume,
+    calls.append({"started": started, "wall_s": wall, "scale": config.scale, "resume": config.resume,
                   "overwrite": config.overwrite})
     atomic_write_json(path, calls)
     return calls
