@@ -14,6 +14,7 @@ temporary files of dead processes removed.
   first and removed last.
 * :func:`remove_stale_temporaries`: ``.<name>.tmp-<pid>`` files (:func:`qlsa_sim.core.atomic.atomic_write`) and
   staging folders whose process is gone.
+* :func:`write_csv`, :func:`write_text`, :func:`save_figure_file`: single files written atomically.
 """
 
 from __future__ import annotations
@@ -283,3 +284,27 @@ def output_set(directory: str | Path, command: str, *, staged: bool = True, keep
     Staged: write into ``s.path`` and map returned paths with ``s.final(...)``. Marked (``staged=False``): write
     into ``directory`` itself; ``keep`` names top-level entries that are not part of the set (e.g. ``runs``)."""
     return OutputSet(directory, command, staged=staged, keep=keep, what=what)
+
+
+# ------------------------------------------------------------------------------------------ atomic files
+def write_csv(df, path: str | Path) -> Path:
+    """``df.to_csv(path, index=False)`` written atomically (full precision: pandas writes floats by repr)."""
+    from qlsa_sim.core.atomic import atomic_write
+
+    return atomic_write(path, lambda f: df.to_csv(f, index=False))
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """``path.write_text(text)`` written atomically (UTF-8)."""
+    from qlsa_sim.core.atomic import atomic_write
+
+    data = text.encode()
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def save_figure_file(fig, path: str | Path, **kwargs) -> Path:
+    """``fig.savefig(path, ...)`` written atomically (the format from the suffix)."""
+    from qlsa_sim.core.atomic import atomic_write
+
+    path = Path(path)
+    return atomic_write(path, lambda f: fig.savefig(f, format=path.suffix.lstrip("."), **kwargs))

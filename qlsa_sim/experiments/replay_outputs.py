@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from qlsa_sim.core.names import QuantumModel
+from qlsa_sim.core.outputs import write_csv
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.crossover import classical_rivals, crossover_grids
@@ -53,7 +54,7 @@ def write_replay_report(decisions: pd.DataFrame, profile: CalibrationProfile, ou
     out_dir.mkdir(parents=True, exist_ok=True)
     qdesc = quantum_description(profile, quantum_model)
     dec_csv = out_dir / "decisions.csv"
-    decisions.to_csv(dec_csv, index=False)
+    write_csv(decisions, dec_csv)
     s_csv, s_md = write_table(speedup_table(decisions), out_dir, "speedup",
                               title=f"Speedup table (paper Table 1 analogue): {trace_label}",
                               note=MODELED_NOTE.format(qm=qdesc))

@@ -39,6 +39,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from qlsa_sim.core.atomic import atomic_write_json
+from qlsa_sim.core.outputs import write_csv
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.baselines import RunResult, run_baselines
@@ -74,7 +75,7 @@ class Artifacts:
     def save_data(self, name: str, df: pd.DataFrame) -> None:
         p = self.out / "data" / f"{name}.csv"
         p.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(p, index=False)
+        write_csv(df, p)
         self.data[name] = p
 
 
@@ -114,7 +115,7 @@ def write_tables(config: ReproduceConfig, runs: Runs, out: Path) -> dict:
              "error eps, so trajectories can differ slightly.")
     _, table1_md = write_table(table1_markdown_frame(t1, targets), out, "table1",
                                title="Table 1 (reproduced): steps, seconds per step, total", note=note1)
-    t1.to_csv(out / "table1.csv", index=False)
+    write_csv(t1, out / "table1.csv")
     q_blocks = {task: blocks_frame(runs[task].get("q-newton", [])) for task in TASKS}
     r_blocks = {task: blocks_frame(runs[task].get("q-newton-readout", [])) for task in TASKS}
     measured = {task: run_summary(runs[task]["newton-best-classical"])["solve_measured_s_per_step"]
@@ -241,7 +242,7 @@ def reproduce(config: ReproduceConfig = ReproduceConfig(), progress: bool = True
     agg = {task: {label: run_summary(res) for label, res in runs[task].items()} for task in TASKS}
     claims = build_claims(agg, tables["solve"], sw, verdicts, profile, fig2f, tables["q_blocks"], evo)
     claims_csv = out / "claims.csv"
-    pd.DataFrame([asdict(c) for c in claims]).to_csv(claims_csv, index=False)
+    write_csv(pd.DataFrame([asdict(c) for c in claims]), claims_csv)
     evo_md = (verdicts[["run", "block", "n", "first_step", "last_step", "kappa_first", "kappa_last", "kappa_drop",
                         "p90_fraction_first", "p90_fraction_last", "kappa_drops_10x", "sparsity_emerges"]]
               .to_markdown(index=False, floatfmt=".4g"))

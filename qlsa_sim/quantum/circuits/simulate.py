@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qlsa_sim.core.outputs import write_text
 from qlsa_sim.core.resources import format_seconds
 from qlsa_sim.errors import InputError
 from qlsa_sim.quantum.circuits.block_encoding import check_symmetric_matrix, make_encoding
@@ -270,7 +271,7 @@ def export_qasm3(circuit, path: str | Path) -> Path:
         raise InputError(f"cannot export circuit to OpenQASM 3: {exc}") from exc
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+        write_text(p, text)
     except OSError as exc:
         raise InputError(f"cannot write {p}: {exc.strerror}") from exc
     return p
