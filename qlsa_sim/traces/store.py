@@ -390,7 +390,8 @@ class TraceReader:
     def verify_file(self, file: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Check that ``file`` exists and matches the manifest's checksum (once per reader)."""
         if file not in self._verified:
-            verify_snapshot_file(self.fs, f"{self.root}/{file}", rows, self.display(file))
+            every = [r for r in self.rows if r["file"] == file] or list(rows)  # the size bound needs all its rows
+            verify_snapshot_file(self.fs, f"{self.root}/{file}", every, self.display(file))
             self._verified.add(file)
 
     def iter_file(self, file: str, rows: Sequence[Mapping[str, Any]] | None = None, *,
@@ -399,8 +400,11 @@ class TraceReader:
         rows = [r for r in self.rows if r["file"] == file] if rows is None else rows
         if verify:
             self.verify_file(file, rows)
+        else:  # kind, place and size only, bounded by all of the file's rows
+            check_snapshot_file(self.fs, f"{self.root}/{file}", [r for r in self.rows if r["file"] == file] or rows,
+                                self.display(file))
         yield from iter_snapshot_file(self.fs, f"{self.root}/{file}", rows, self.run,
-                                      display=self.display(file), verify=False)
+                                      display=self.display(file), verify=None)
 
     def _row(self, step: int, block: str) -> dict:
         for r in self.rows:
@@ -455,8 +459,11 @@ def check_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], displa
 
 
 def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: str, *, display: str,
-                       verify: bool = True) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
+                       verify: bool | None = True) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
     """The blocks of one snapshot file as ``(row, Snapshot)``, or ``(row, TraceError)`` for a bad block.
+
+    ``verify``: True checks the file and its sha256 first, False only its kind, place and size
+    (:func:`check_snapshot_file`, bounded by ``rows``: pass all of the file's rows), None neither (the caller did).
 
     A file-level problem (missing, checksum mismatch, not a zip) raises TraceError naming the file.
     Blocks are loaded one at a time (a file of many large blocks is not held in memory at once).
@@ -464,7 +471,7 @@ def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: st
     """
     if verify:
         verify_snapshot_file(fs, path, rows, display)
-    else:
+    elif verify is not None:
         check_snapshot_file(fs, path, rows, display)
     try:
         with fs.open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
