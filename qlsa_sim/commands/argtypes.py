@@ -98,6 +98,17 @@ def choice(*names: str):
     return parse
 
 
+def address(text: str) -> str:
+    """argparse type: a Dask scheduler address ``PROTOCOL://HOST:PORT`` (port 1 to 65535)."""
+    import re
+
+    m = re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://([^\s/:]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})", text.strip())
+    if not m or not 1 <= int(m.group(3)) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be PROTOCOL://HOST:PORT (e.g. tcp://10.0.0.1:8786, port in [1, 65535]), "
+                                         f"got {text!r}")
+    return text.strip()
+
+
 def kappa(text: str) -> float:
     """argparse type: a condition number in [1, 1e16]."""
     return real(*KAPPA, what="a condition number")(text)

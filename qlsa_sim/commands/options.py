@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qlsa_sim.commands.argtypes import choice, integer, listed, memory_gb, ram_gb, seed
+from qlsa_sim.commands.argtypes import address, choice, integer, listed, memory_gb, ram_gb, seed
 
 DEFAULT_CALIBRATION = str(Path("calibration") / "local.json")
 EXECUTORS = ("inprocess", "process", "dask")
@@ -116,7 +116,7 @@ def add_parallel_options(p: argparse.ArgumentParser, *, strict: bool = True) -> 
                    help="inprocess (default) | process (local process pool) | dask (needs pip install .[distributed])")
     g.add_argument("--workers", type=integer(1, 4096, "a worker count"), default=None,
                    help="process pool size, or the size of a Dask LocalCluster started for you (default: CPUs)")
-    g.add_argument("--scheduler-address", default=None, metavar="tcp://HOST:PORT",
+    g.add_argument("--scheduler-address", type=address, default=None, metavar="tcp://HOST:PORT",
                    help="use a running Dask scheduler (implies --executor dask)")
     if strict:
         g.add_argument("--strict", action="store_true", help="stop at the first bad snapshot instead of skipping it")

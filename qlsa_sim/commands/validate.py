@@ -61,11 +61,10 @@ def _cases(args: argparse.Namespace, rng) -> list[tuple]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     import numpy as np
     import pandas as pd
 
+    from qlsa_sim.core.atomic import json_dumps
     from qlsa_sim.errors import InputError
     from qlsa_sim.quantum.circuits.simulate import validate_solve
 
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         except InputError as e:
             raise InputError(f"--matrix {args.matrix}: {e}" if args.matrix else f"n = {a.shape[0]}: {e}") from None
     if args.json:
-        print(json.dumps([r.as_dict() for r in results], indent=1))
+        print(json_dumps([r.as_dict() for r in results]))
         return _check_errors(results, args.eps)
     df = pd.DataFrame([r.as_dict() for r in results])
     cols = ["n", "kappa", "kappa_eff", "encoding", "degree", "qubits", "relative_error", "fidelity",

@@ -55,6 +55,8 @@ CASES = [
     ("replay", "--reg-eps", "-1", "[0, inf)"), ("replay", "--density-tol", "nan", "[0, inf)"),
     ("replay", "--kappa-method", "fast", "known: auto, exact, lanczos"),
     ("replay", "--quantum-model", "magic", "known: eq4, resources"), ("replay", "--workers", "0", "[1, 4096]"),
+    ("replay", "--scheduler-address", "nonsense", "PROTOCOL://HOST:PORT"),
+    ("evolution", "--scheduler-address", "tcp://h:99999", "port in [1, 65535]"),
     ("evolution", "--reg-eps", "inf", "[0, inf)"), ("evolution", "--workers", "0", "[1, 4096]"),
     # reproduce, demo
     ("reproduce", "--seeds", "-1", "[0, 4294967295]"), ("reproduce", "--seeds", ",", "at least 1 distinct"),

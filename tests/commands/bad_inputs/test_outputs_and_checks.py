@@ -129,7 +129,15 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     assert [p.name for p in removed] == [f".qlsa-staging-{dead}"] and (tmp_path / "user.tmp-1").exists()
 
 
-def test_calibrate_rerun_cleans_a_killed_runs_temporary(tmp_path, capsys):
+def test_calibrate_rerun_cleans_a_killed_runs_temporary(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    import qlsa_sim.cost.calibrate as cal
+    from qlsa_sim.cost.profile import profile_from_constants
+
+    p = profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=1e-15, q2=1e-12)
+    p = dataclasses.replace(p, classical=tuple(dataclasses.replace(c, fit_sizes=(8, 65)) for c in p.classical))
+    monkeypatch.setattr(cal, "calibrate", lambda **kw: p)  # no timing: this test is about the file
     out = tmp_path / "c.json"
     tmp = tmp_path / f".c.json.tmp-{_dead_pid()}"
     tmp.write_text("{")
