@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator, \
     model_validator
 
+from qlsa_sim.core.bounded import format_bytes
 from qlsa_sim.errors import TraceError
 
 FORMAT = "qlsa-sim-trace/1"
@@ -206,3 +207,18 @@ def array_limit(row: dict, gradient: bool = False) -> int:
     item = 8
     cols = 1 if gradient else (row["n"] if row["storage"] == "dense" else row["rank"])
     return row["n"] * cols * item + 4096
+
+
+def check_member_sizes(z, row: dict, key: str, gkey: str, where: str) -> None:
+    """Refuse an array whose stored size exceeds what the row's n, storage and dtype allow, before reading it
+    (no decompression beyond that size)."""
+    zf = getattr(z, "zip", None)
+    if zf is None:
+        return
+    for k, grad in ((key, False), (gkey, True)):
+        try:
+            size = zf.getinfo(f"{k}.npy").file_size
+        except KeyError:
+            continue
+        if size > array_limit(dict(row), grad):
+            raise TraceError(f"{where}: array {k!r} holds {format_bytes(size)}, more than n={row['n']} allows")

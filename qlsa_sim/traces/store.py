@@ -30,7 +30,7 @@ from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.core.atomic import atomic_write, atomic_write_json, to_jsonable
 from qlsa_sim.core.bounded import format_bytes
 from qlsa_sim.core.outputs import is_within
-from qlsa_sim.traces.schema import FORMAT, array_limit, snapshot_file_limit, validate_manifest
+from qlsa_sim.traces.schema import FORMAT, check_member_sizes, snapshot_file_limit, validate_manifest
 
 MANIFEST_MAX_BYTES = 256 << 20
 MANIFEST = "manifest.json"
@@ -216,7 +216,7 @@ def read_block_arrays(z, row: Mapping[str, Any], where_file: str) -> tuple[np.nd
     where = f"{where_file}: block {row['block']!r}"
     if key not in z.files or gkey not in z.files:
         raise TraceError(f"{where_file}: lacks array {key!r} or {gkey!r} for block {row['block']!r}")
-    _check_member_sizes(z, row, key, gkey, where)
+    check_member_sizes(z, row, key, gkey, where)
     try:
         A, g = z[key], z[gkey]
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
@@ -229,21 +229,6 @@ def read_block_arrays(z, row: Mapping[str, Any], where_file: str) -> tuple[np.nd
     if not (np.isfinite(A).all() and np.isfinite(g).all()):
         raise TraceError(f"{where}: contains NaN or Inf")
     return A, g
-
-
-def _check_member_sizes(z, row: Mapping[str, Any], key: str, gkey: str, where: str) -> None:
-    """Refuse an array whose stored size exceeds what the row's n, storage and dtype allow, before reading it
-    (no decompression beyond that size)."""
-    zf = getattr(z, "zip", None)
-    if zf is None:
-        return
-    for k, grad in ((key, False), (gkey, True)):
-        try:
-            size = zf.getinfo(f"{k}.npy").file_size
-        except KeyError:
-            continue
-        if size > array_limit(dict(row), grad):
-            raise TraceError(f"{where}: array {k!r} holds {format_bytes(size)}, more than n={row['n']} allows")
 
 
 def snapshot_from_arrays(row: Mapping[str, Any], A: np.ndarray, g: np.ndarray, run: str) -> Snapshot:

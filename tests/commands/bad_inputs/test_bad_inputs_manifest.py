@@ -184,3 +184,24 @@ def test_any_bad_row_field_is_one_trace_error_naming_it(man, field, value, data)
     finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     assert (field == "block" and isinstance(value, str) and value) or (field == "loss" and finite), (field, value)
     assert good is not None
+
+
+def test_compressed_array_beyond_its_row_is_not_unpacked(trace_copy, profile_path, tmp_path, refused):
+    """A small compressed snapshot whose array would unpack far beyond what n allows (checksum made
+    consistent): refused from the zip's directory, before decompression."""
+    import numpy as np
+
+    from qlsa_sim.traces.store import _sha256_file
+
+    def bomb(m, d):
+        p = d / "snap-00000000.npz"
+        with np.load(p) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["H_0"] = np.zeros((2000, 2000))
+        np.savez_compressed(p, **arrays)
+        for r in m["rows"]:
+            if r["file"] == p.name:
+                r["sha256"] = _sha256_file(p)
+    t = trace_copy(bomb)
+    refused("replay", t, "--calibration", profile_path, "--out", tmp_path / "o", "--quiet", "--strict",
+            needles=("snap-00000000.npz", "array 'H_0' holds 30.5 MiB, more than n=6 allows"), absent=[tmp_path / "o"])
