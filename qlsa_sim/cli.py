@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_command(args.command).run(args) or 0)
     except QlsaSimError as e:
-        print(f"qlsa-sim {args.command}: error: {e}", file=sys.stderr)
+        msg = " ".join(str(e).splitlines())  # one line, whatever the message holds
+        print(f"qlsa-sim {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"qlsa-sim {args.command}: interrupted; everything already written is kept (continue recordings and "

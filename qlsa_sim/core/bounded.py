@@ -64,8 +64,8 @@ def read_exactly(f, nbytes: int, what: str, error: type[Exception] = InputError)
 def format_bytes(n: float) -> str:
     """A byte count for people: ``512 B``, ``3.1 MiB``, ``7.3 TiB``."""
     n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
         n /= 1024
-    return f"{n:.3g} EiB"  # pragma: no cover
+    return f"{n:.3g} PiB"
