@@ -109,34 +109,14 @@ def address(text: str) -> str:
     return text.strip()
 
 
-def kappa(text: str) -> float:
-    """argparse type: a condition number in [1, 1e16]."""
-    return real(*KAPPA, what="a condition number")(text)
-
-
-def eps(text: str) -> float:
-    """argparse type: a QLSA precision in [1e-15, 1)."""
-    return real(*EPS, hi_open=True, what="a precision")(text)
-
-
-def density(text: str) -> float:
-    """argparse type: a fraction of non-zero entries in (0, 1]."""
-    return real(0.0, 1.0, lo_open=True, what="a density")(text)
-
-
-def positive(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    return real(0.0, None, lo_open=True)(text)
-
-
-def non_negative(text: str) -> float:
-    """argparse type: a finite number >= 0."""
-    return real(0.0, None)(text)
-
-
-def seed(text: str) -> int:
-    """argparse type: a random seed in [0, 2^32 - 1]."""
-    return integer(0, SEED_MAX, "a seed")(text)
+#: argparse types of the shared ranges: a condition number in [1, 1e16], a QLSA precision in [1e-15, 1), a density
+#: in (0, 1], finite numbers > 0 and >= 0, a random seed in [0, 2^32 - 1].
+kappa = real(*KAPPA, what="a condition number")
+eps = real(*EPS, hi_open=True, what="a precision")
+density = real(0.0, 1.0, lo_open=True, what="a density")
+positive = real(0.0, None, lo_open=True)
+non_negative = real(0.0, None)
+seed = integer(0, SEED_MAX, "a seed")
 
 
 def threads(text: str) -> int:
