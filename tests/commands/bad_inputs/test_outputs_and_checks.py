@@ -157,6 +157,22 @@ def test_replay_writes_its_reports_as_a_set(small_trace, profile_path, tmp_path,
     assert set(rec["files"]) == {"decisions.csv", "speedup.csv", "speedup.md", "crossover.png", "crossover.svg"}
 
 
+@pytest.mark.slow  # ~6 s: a child process loads the toolkit, replays, and is killed while drawing
+def test_replay_killed_during_the_figures_keeps_the_previous_reports(small_trace, profile_path, tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["replay", str(small_trace), "--calibration", str(profile_path), "--out", str(out), "--quiet",
+            "--no-measure"]
+    assert main(argv) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    _killed_while(f"""
+        import qlsa_sim.experiments.replay_outputs as ro
+        from qlsa_sim.cli import main
+        ro.plot_crossover = lambda *a, **k: kill()  # killed after decisions.csv and speedup.* were written
+        main({argv!r})
+    """, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before and not (out / MARKER).exists()
+
+
 # ------------------------------------------------------------------------------------------ validate, estimate
 def test_validate_exits_1_naming_error_and_eps_when_it_misses(monkeypatch, capsys):
     import dataclasses
