@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_capture import _inputs  # noqa: E402
 
-from qlsa_sim.curvature.mlp_ggn import factor_from_kron, gram_from_kron, mlp_layer_kron, _assemble_dense  # noqa: E402
+from qlsa_sim.curvature.mlp_ggn import _assemble_dense, factor_from_kron, gram_from_kron, mlp_layer_kron  # noqa: E402
 from qlsa_sim.linalg.merikoski import merikoski_log10_from_parts  # noqa: E402
 from qlsa_sim.linalg.spectrum import kappa_exact, kappa_from_factor, kappa_lanczos  # noqa: E402
 from qlsa_sim.models.mlp import MLPConfig, build_mlp  # noqa: E402

@@ -103,8 +103,7 @@ def main() -> int:
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    from qlsa_sim.schedule.replay import drop_timing_columns, replay_parallel
-    from qlsa_sim.schedule.replay import ReplayConfig
+    from qlsa_sim.schedule.replay import ReplayConfig, drop_timing_columns, replay_parallel
 
     quick = "--quick" in sys.argv
     steps, blocks, n, rank, noop = (6, 2, 512, 128, 60) if quick else (STEPS, BLOCKS, N, RANK, NOOP)

@@ -1,7 +1,7 @@
 """``qlsa-sim`` command line: ``main(argv)`` (callable from tests), the dispatch table and the error policy.
 
-Each subcommand lives in ``qlsa_sim/commands/<name>.py``. Errors a user can cause (``QlsaSimError``) print one
-line and exit with status 2; Ctrl-C keeps everything already written (recordings and runs continue with
+Each subcommand lives in ``qlsa_sim/commands/<name>.py``. Errors a user can cause (``QlsaSimError``, and
+argparse's own: ``OneLineParser``) print one line and exit with status 2; Ctrl-C keeps everything already written (recordings and runs continue with
 ``--resume``) and exits with 130.
 """
 
@@ -21,12 +21,13 @@ def _command(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qlsa-sim", description="Quantum-resource simulation and cost modeling "
-                                                                  "for hybrid quantum/classical Newton solves.")
+    from qlsa_sim.commands.argtypes import OneLineParser
+
+    parser = OneLineParser(prog="qlsa-sim", description="Quantum-resource simulation and cost modeling "
+                                                        "for hybrid quantum/classical Newton solves.")
     parser.add_argument("--version", action="version", version=f"qlsa-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        _command(name).add_parser(sub)
+    parser.commands = {name: _command(name).add_parser(sub) for name in COMMANDS}
     return parser
 
 
@@ -34,13 +35,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qlsa_sim.core.threads import default_single_thread_env
 
     default_single_thread_env()
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
+        if extra:  # said by the subcommand's parser, so the line names the command
+            parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as e:  # --help, --version, or a refused argument (one line already printed; status 2)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     from qlsa_sim.errors import QlsaSimError
 
     try:
         return int(_command(args.command).run(args) or 0)
     except QlsaSimError as e:
-        print(f"qlsa-sim {args.command}: error: {e}", file=sys.stderr)
+        msg = " ".join(str(e).splitlines())  # one line, whatever the message holds
+        print(f"qlsa-sim {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"qlsa-sim {args.command}: interrupted; everything already written is kept (continue recordings and "

@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qlsa_sim.commands.options import DEFAULT_CALIBRATION, add_quiet, int_list
+from qlsa_sim.commands.argtypes import eps, integer, listed, threads
+from qlsa_sim.commands.options import DEFAULT_CALIBRATION, add_quiet
 
 EQ3_FITS = ("asymptotic", "relative")
+MIN_LARGEST_SIZE = 65  # cost/calibrate.py times Woodbury on (n, r) with r in (16, 64, 256), r < n: two shapes
 
 
 def add_quantum_options(p: argparse.ArgumentParser) -> None:
@@ -16,16 +18,17 @@ def add_quantum_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="jennings2023_v1", help="QLSA query-count preset")
     p.add_argument("--hardware", "--profile", dest="hardware", default="attosecond",
                    help="hardware profile of the QLSA (gate time; --profile is the older name)")
-    p.add_argument("--precision", type=float, default=1e-2, help="QLSA solution precision eps")
+    p.add_argument("--precision", type=eps, default=1e-2, help="QLSA solution precision eps, in [1e-15, 1)")
     p.add_argument("--basis", default="depth", help="time basis of the resource model (see `qlsa-sim estimate --help`)")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", help="time classical solves here; fit c1, c2 (Eq. 3) and q1, q2 (Eq. 4)")
-    p.add_argument("--sizes", type=int_list, default=[32, 64, 128, 256, 512, 1024, 2048, 4096],
-                   help="matrix sizes to time (comma-separated)")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--sizes", type=listed(integer(2, 1 << 16, "a matrix size"), min_distinct=2),
+                   default=[32, 64, 128, 256, 512, 1024, 2048, 4096],
+                   help="matrix sizes to time (comma-separated, two or more distinct, each in [2, 65536])")
+    p.add_argument("--repeats", type=integer(1, 1000, "a repeat count"), default=5)
+    p.add_argument("--threads", type=threads, default=1, help="BLAS threads, 1 to this machine's CPUs")
     p.add_argument("--eq3-fit", default="asymptotic", choices=EQ3_FITS,
                    help="how c1, c2 of Eq. 3 are fitted (Cholesky, LU): 'asymptotic' (default) takes c1 from the "
                         "largest sizes and extrapolates to larger n; 'relative' fits all sizes by relative error "
@@ -37,6 +40,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qlsa_sim.core.outputs import check_output_file
+    from qlsa_sim.core.resources import check_memory
     from qlsa_sim.cost.calibrate import calibrate
     from qlsa_sim.cost.models import ClassicalCubicModel, QuantumResourceModel
     from qlsa_sim.cost.profile import save_profile
@@ -45,6 +50,15 @@ def run(args: argparse.Namespace) -> int:
 
     get_preset(args.preset), get_profile(args.hardware)  # unknown names fail before any work
     rm = QuantumResourceModel(precision=args.precision, preset=args.preset, hardware=args.hardware, basis=args.basis)
+    check_output_file(args.out, "--out")
+    n = max(args.sizes)
+    if n < MIN_LARGEST_SIZE:
+        from qlsa_sim.errors import InputError
+
+        raise InputError(f"--sizes: the largest size must be at least {MIN_LARGEST_SIZE} (the Woodbury fit needs factors "
+                         f"of rank 16 and 64 at n = the largest size), got {','.join(map(str, args.sizes))}")  # A, A A^T and two factorizations at the largest n; ~1e10 flop/s
+    check_memory(4 * 8.0 * n * n, f"calibrate --sizes {n}",
+                 seconds=sum((args.repeats + 2) * 3.0 * k ** 3 for k in args.sizes) / 1e10)
     prof = calibrate(sizes=args.sizes, repeats=args.repeats, threads=args.threads, resource_model=rm,
                      progress=not args.quiet, eq3_fit=args.eq3_fit)
     path = save_profile(prof, args.out)

@@ -7,15 +7,17 @@ from __future__ import annotations
 import argparse
 
 BASES = ("gates", "non-clifford", "depth", "count")
+from qlsa_sim.commands.argtypes import N_MAX, density, eps, integer, kappa
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("estimate", help="modeled QLSA counts, logical times and physical (surface-code) figures",
                        description="Modeled QLSA resources: from --n/--kappa/--density/--eps or from --matrix FILE.npy.")
-    p.add_argument("--n", type=int, help="matrix dimension")
-    p.add_argument("--kappa", type=float, help="condition number (>= 1)")
-    p.add_argument("--density", type=float, help="fraction of non-zero entries per row, in (0, 1]")
-    p.add_argument("--eps", type=float, default=1e-2, help="target precision of the solution state (default 1e-2)")
+    p.add_argument("--n", type=integer(1, N_MAX, "a dimension"), help="matrix dimension, in [1, 2^40]")
+    p.add_argument("--kappa", type=kappa, help="condition number, in [1, 1e16]")
+    p.add_argument("--density", type=density, help="fraction of non-zero entries per row, in (0, 1]")
+    p.add_argument("--eps", type=eps, default=1e-2,
+                   help="target precision of the solution state, in [1e-15, 1) (default 1e-2)")
     p.add_argument("--matrix", help="symmetric matrix as .npy (loaded without pickle)")
     p.add_argument("--preset", action="append", help="query-cost preset (repeatable; default all)")
     p.add_argument("--profile", "--hardware", dest="hardware", action="append",
@@ -59,12 +61,7 @@ def _features(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from qlsa_sim.experiments.estimate import (
-        DEFAULT_PHYSICAL,
-        estimate_document,
-        logical_table,
-        physical_table,
-    )
+    from qlsa_sim.experiments.estimate import DEFAULT_PHYSICAL, estimate_document, logical_table, physical_table
     from qlsa_sim.quantum.estimation.physical import custom_profile
 
     f = _features(args)

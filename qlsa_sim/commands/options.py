@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from qlsa_sim.commands.argtypes import address, choice, integer, listed, memory_gb, ram_gb, seed
+
 DEFAULT_CALIBRATION = str(Path("calibration") / "local.json")
 EXECUTORS = ("inprocess", "process", "dask")
+MODELS = ("mlp", "bert", "gpt")  # experiments/tasks.py MODELS
+DATASETS = ("fashion-mnist", "mnist", "digits")  # data/images.py DATASET_NAMES
 
 
 def number_list(cast):
@@ -30,8 +34,8 @@ int_list, float_list = number_list(int), number_list(float)
 
 
 def seeds(text: str) -> tuple[int, ...]:
-    """argparse type: comma-separated integer seeds (at least one)."""
-    return tuple(number_list(int)(text))
+    """argparse type: comma-separated seeds in [0, 2^32 - 1] (at least one, none twice)."""
+    return tuple(listed(seed, unique=True)(text))
 
 
 def names_list(text: str) -> tuple[str, ...]:
@@ -48,32 +52,38 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
 
 def add_task_options(p: argparse.ArgumentParser) -> None:
     """The model, data and block options of ``record`` and ``train`` (see :func:`task_spec`)."""
-    p.add_argument("--model", default="mlp", help="mlp | bert | gpt (default mlp)")
-    p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist | mnist | digits (MLP)")
+    p.add_argument("--model", type=choice(*MODELS), default="mlp", help="mlp | bert | gpt (default mlp)")
+    p.add_argument("--dataset", type=choice(*DATASETS), default="fashion-mnist",
+                   help="fashion-mnist | mnist | digits (MLP)")
     p.add_argument("--data-dir", help="directory holding the data set's files (IDX for MNIST formats, "
                                       "wiki.*.raw for text)")
     p.add_argument("--sizes", default="784-16-10", help="MLP layer widths (the input width follows the data, "
                                                         "e.g. 196 for 14x14 images)")
-    p.add_argument("--image-size", type=int, help="average-pool images to this side (e.g. 14)")
+    p.add_argument("--image-size", type=integer(1, 4096, "a side in pixels"),
+                   help="average-pool images to this side (e.g. 14)")
     p.add_argument("--mlp-partition", default="per-layer", help="MLP blocks: per-layer | per-tensor")
-    p.add_argument("--batch-size", type=int, help="default 128 (MLP), 16 sequences (text)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", default="float64", help="storage dtype of blocks: float64 | float32")
+    p.add_argument("--batch-size", type=integer(1, 1 << 20, "a batch size"), help="default 128 (MLP), 16 sequences (text)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--dtype", type=choice("float64", "float32"), default="float64",
+                   help="storage dtype of blocks: float64 | float32")
     c = p.add_argument_group("curvature blocks")
     c.add_argument("--curvature", default="exact", help="exact | ggn | fisher (empirical Fisher)")
     c.add_argument("--storage", default="dense", help="dense | factor (GGN/Fisher blocks as M, H = M M^T / B)")
     c.add_argument("--hessian-method", default="auto",
                    help="auto (closed form where it is exact, else jacfwd(grad)) | hessian | hvp")
-    c.add_argument("--memory-budget-gb", type=float, default=8.0)
-    c.add_argument("--hvp-chunk", type=int, default=128, help="unit vectors per batched HVP (method hvp)")
-    c.add_argument("--curvature-batch", type=int, help="compute blocks on the first k samples of the batch")
+    c.add_argument("--memory-budget-gb", type=memory_gb, default=min(8.0, ram_gb()),
+                   help="largest dense block, GB (default 8, at most this machine's RAM)")
+    c.add_argument("--hvp-chunk", type=integer(1, 1 << 20), default=128, help="unit vectors per batched HVP (method hvp)")
+    c.add_argument("--curvature-batch", type=integer(1, 1 << 20, "a sample count"),
+                   help="compute blocks on the first k samples of the batch")
     t = p.add_argument_group("transformers (--model bert|gpt)")
-    t.add_argument("--layers-count", type=int, default=4, help="transformer layers")
-    t.add_argument("--heads", type=int, default=4)
-    t.add_argument("--width", type=int, default=64)
-    t.add_argument("--context", type=int, default=64)
+    t.add_argument("--layers-count", type=integer(1, 256), default=4, help="transformer layers")
+    t.add_argument("--heads", type=integer(1, 1024), default=4)
+    t.add_argument("--width", type=integer(1, 1 << 16), default=64)
+    t.add_argument("--context", type=integer(1, 1 << 16), default=64)
     t.add_argument("--partition", default="per-projection", help="per-projection | per-head | rows")
-    t.add_argument("--block-layers", type=int_list, help="record blocks of these layers only, e.g. 0,3")
+    t.add_argument("--block-layers", type=listed(integer(0, 255, "a layer index"), unique=True),
+                   help="record blocks of these layers only, e.g. 0,3")
     t.add_argument("--block-kinds", type=names_list, help="record these block kinds only, e.g. q,k,v,o,fc1,fc2,aux")
     t.add_argument("--include-embeddings", action="store_true")
 
@@ -104,9 +114,9 @@ def add_parallel_options(p: argparse.ArgumentParser, *, strict: bool = True) -> 
     g = p.add_argument_group("parallel execution")
     g.add_argument("--executor", choices=EXECUTORS, default="inprocess",
                    help="inprocess (default) | process (local process pool) | dask (needs pip install .[distributed])")
-    g.add_argument("--workers", type=int, default=None,
+    g.add_argument("--workers", type=integer(1, 4096, "a worker count"), default=None,
                    help="process pool size, or the size of a Dask LocalCluster started for you (default: CPUs)")
-    g.add_argument("--scheduler-address", default=None, metavar="tcp://HOST:PORT",
+    g.add_argument("--scheduler-address", type=address, default=None, metavar="tcp://HOST:PORT",
                    help="use a running Dask scheduler (implies --executor dask)")
     if strict:
         g.add_argument("--strict", action="store_true", help="stop at the first bad snapshot instead of skipping it")

@@ -6,20 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from qlsa_sim.commands.options import (
-    add_quiet,
-    add_task_options,
-    curvature_config,
-    task_spec,
-)
+from qlsa_sim.commands.argtypes import integer, positive
+from qlsa_sim.commands.options import add_quiet, add_task_options, curvature_config, task_spec
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("record", help="train a model and record a Hessian trace")
     add_task_options(p)
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--every", type=int, default=50, help="snapshot every k steps")
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--steps", type=integer(1, 10**8, "a step count"), default=200)
+    p.add_argument("--every", type=integer(1, 10**8, "a step count"), default=50, help="snapshot every k steps")
+    p.add_argument("--lr", type=positive, default=0.1)
     p.add_argument("--out", help="trace directory (default hessian_traces/<model>-<dataset>)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="continue an interrupted trace")
@@ -29,6 +25,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qlsa_sim.commands.checks import check_task_blocks
+    from qlsa_sim.core.outputs import check_output_dir
     from qlsa_sim.experiments.tasks import make_task
     from qlsa_sim.train.record import RecordConfig, record_trace
 
@@ -36,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = RecordConfig(steps=args.steps, every=args.every, lr=args.lr, curvature=curvature_config(args),
                        dtype=args.dtype)
     task = make_task(spec, args.seed)
-    out = Path(args.out or Path("hessian_traces") / spec.name)
+    out = check_output_dir(args.out or Path("hessian_traces") / spec.name, "--out")
+    check_task_blocks(task, cfg.curvature)
     if spec.model != "mlp" and args.dataset != "fashion-mnist":
         print("note: --dataset applies to the MLP; text models use --data-dir (WikiText) or the default corpus",
               file=sys.stderr)

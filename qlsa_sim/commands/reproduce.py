@@ -32,9 +32,33 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _check_inputs(args: argparse.Namespace, config) -> None:
+    """Every input before the first run: output folder, --resume, data, calibration."""
+    from pathlib import Path
+
+    from qlsa_sim.core.outputs import check_input_dir, check_output_dir
+    from qlsa_sim.cost.profile import load_profile
+    from qlsa_sim.data.images import load_image_dataset
+    from qlsa_sim.errors import DataError, InputError
+
+    out = check_output_dir(args.out, "--out")
+    if args.resume and not (out / "runs").is_dir():
+        raise InputError(f"--resume: {out} holds no runs to resume (no {out / 'runs'}); drop --resume to start them")
+    if args.data_dir:
+        if args.scale == "smoke":
+            raise InputError("--data-dir does not apply to --scale smoke (it trains on scikit-learn's bundled digits)")
+        check_input_dir(args.data_dir, "--data-dir", DataError)
+    d = config.dnn
+    load_image_dataset(d.dataset, data_dir=d.data_dir, image_size=d.image_size)
+    cal = config.calibration or (None if args.overwrite else Path(args.out) / "calibration.json")
+    if cal is not None and (config.calibration or Path(cal).exists()):
+        load_profile(cal)
+
+
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from qlsa_sim.core.outputs import output_set
     from qlsa_sim.experiments.reproduce import ReproduceConfig, reproduce
 
     config = ReproduceConfig(scale=args.scale, out_dir=args.out, calibration=args.calibration, resume=args.resume,
@@ -42,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
                              tasks=tuple(args.tasks), sweeps=args.sweeps)
     if args.data_dir:
         config = replace(config, dnn=replace(config.dnn, data_dir=args.data_dir))
-    outs = reproduce(config, progress=not args.quiet)
+    _check_inputs(args, config)
+    # tables, figures and the report are one set (marked INCOMPLETE while written); runs/ resume on their own
+    with output_set(args.out, "reproduce", staged=False, keep=("runs", "calibration.json", "reproduce_calls.json")):
+        outs = reproduce(config, progress=not args.quiet)
     print(outs.table1_md.read_text())
     print(f"wrote {outs.report_md} (claims and verdicts), {outs.table1_csv}, {outs.solve_table_csv}, "
           f"{outs.claims_csv} and {len(outs.figures)} figures (PNG + SVG) in {outs.out_dir} "

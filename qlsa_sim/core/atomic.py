@@ -9,6 +9,7 @@ full precision (``repr``), never a fixed number of decimals.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import math
 import os
@@ -30,13 +31,27 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _remove_stale_tmp(path: Path) -> None:
+    """Remove ``.<name>.tmp-<pid>`` files of ``path`` left by processes that are gone (killed mid-write)."""
+    from qlsa_sim.core.outputs import remove_stale_temporaries
+
+    try:
+        names = [p.name for p in path.parent.glob(f".{glob.escape(path.name)}.tmp-*")]
+    except OSError:
+        return
+    if names:
+        remove_stale_temporaries(path.parent, names)
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
     """Call ``write(f)`` on a temporary file beside ``path``; on success rename it to ``path``.
 
     A crash at any point leaves either the old ``path`` or the new one, never a partial file
-    (POSIX rename is atomic within a file system).
+    (POSIX rename is atomic within a file system); temporary files of ``path`` left by killed processes are
+    removed first.
     """
     path = Path(path)
+    _remove_stale_tmp(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:

@@ -28,10 +28,7 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import MatrixFeatures
 from qlsa_sim.quantum.estimation.encodings import ENCODINGS, MatrixInfo
 from qlsa_sim.quantum.estimation.hardware import HardwareProfile, get_profile
-from qlsa_sim.quantum.estimation.physical import (
-    physical_estimate,
-    surface_code_profile_names,
-)
+from qlsa_sim.quantum.estimation.physical import physical_estimate, surface_code_profile_names
 from qlsa_sim.quantum.estimation.resources import (
     QLSAResources,
     effective_alpha_kappa,
@@ -40,12 +37,7 @@ from qlsa_sim.quantum.estimation.resources import (
     logical_counts,
     qlsa_resources_all_encodings,
 )
-from qlsa_sim.quantum.estimation.timing import (
-    QuantumTime,
-    canonical_basis,
-    qlsa_time,
-    tomography_copies,
-)
+from qlsa_sim.quantum.estimation.timing import QuantumTime, canonical_basis, qlsa_time, tomography_copies
 
 SecondsFn = Callable[[int, float, float], float]
 

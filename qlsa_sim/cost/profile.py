@@ -40,6 +40,7 @@ from qlsa_sim.quantum.estimation.timing import BASES, BASIS_ALIASES
 
 FORMAT = "qlsa-sim-calibration/2"
 READABLE_FORMATS = (FORMAT, "qlsa-sim-calibration/1")
+PROFILE_MAX_BYTES = 64 << 20
 EQ3_SOLVERS = (Solver.CHOLESKY, Solver.LU)
 
 #: A fit is flagged poor when, at the sizes it was fitted on, R^2 of log10 seconds is below POOR_FIT_R2_LOG
@@ -205,7 +206,7 @@ def _r2(v: Any) -> float:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=False)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class _R2(_Strict):
@@ -315,7 +316,8 @@ def _upgrade_v1(raw: dict) -> dict:
     if raw.get("format") != "qlsa-sim-calibration/1":
         return raw
     raw = json.loads(json.dumps(raw))
-    rm = raw.get("quantum", {}).get("resource_model")
+    q = raw.get("quantum")
+    rm = q.get("resource_model") if isinstance(q, dict) else None
     if isinstance(rm, dict):
         if "profile" in rm and "hardware" not in rm:
             rm["hardware"] = rm.pop("profile")
@@ -326,7 +328,7 @@ def _upgrade_v1(raw: dict) -> dict:
 def _first_error(e: ValidationError) -> str:
     err = e.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-    msg = err.get("msg", "invalid")
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     if err.get("type") == "missing":
         return f"field '{loc}' is missing"
     got = err.get("input")
@@ -398,12 +400,15 @@ def save_profile(profile: CalibrationProfile, path: str | Path) -> Path:
 
 def load_profile(path: str | Path) -> CalibrationProfile:
     """Read and validate a profile file (CalibrationError naming the file otherwise)."""
+    from qlsa_sim.core.bounded import read_bounded
+
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CalibrationError(f"{path}: calibration profile not found (run `qlsa-sim calibrate` first)")
     try:
-        raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raw = json.loads(read_bounded(path, "calibration profile", max_bytes=PROFILE_MAX_BYTES,
+                                      error=CalibrationError))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise CalibrationError(f"{path}: not valid JSON ({e})") from None
     return profile_from_json(raw, path=str(path))
 

@@ -20,13 +20,7 @@ import torch
 from torch import nn
 
 from qlsa_sim.core.names import CurvatureKind, HessianMethod, Storage, names, parse
-from qlsa_sim.curvature.blocks import (
-    BlockSpec,
-    _block_loss,
-    block_gradient,
-    block_hessian,
-    check_memory_budget,
-)
+from qlsa_sim.curvature.blocks import BlockSpec, _block_loss, block_gradient, block_hessian, check_memory_budget
 from qlsa_sim.curvature.mlp_ggn import block_from_kron, factor_from_kron, mlp_layer_kron
 from qlsa_sim.errors import InputError
 from qlsa_sim.traces.store import BlockData

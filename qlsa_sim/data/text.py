@@ -13,9 +13,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from qlsa_sim.core.bounded import read_bounded
 from qlsa_sim.errors import DataError, UnknownNameError
 
 WIKITEXT_SPLITS = ("train", "valid", "test")
+MAX_TEXT_BYTES = 2 << 30  # WikiText-103's training split takes 540 MB
 
 
 def _candidates(root: Path, split: str) -> list[Path]:
@@ -42,7 +44,7 @@ def read_wikitext_dir(path: str | Path, split: str = "train") -> tuple[str, str]
     if found is None:
         raise DataError(f"no WikiText {split} file: looked for {', '.join(str(c) for c in cands)}; {how}")
     try:
-        text = found.read_text(encoding="utf-8")
+        text = read_bounded(found, "WikiText file", max_bytes=MAX_TEXT_BYTES, error=DataError).decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"cannot read WikiText file {str(found)!r}: {e}") from e
     if not text.strip():

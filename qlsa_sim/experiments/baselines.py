@@ -53,19 +53,8 @@ from tqdm.auto import tqdm
 from qlsa_sim.core.atomic import atomic_write_json
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, TraceError, UnknownNameError
-from qlsa_sim.train.hybrid_newton import (
-    HybridNewton,
-    HybridNewtonConfig,
-    StepLog,
-    history_frames,
-)
-from qlsa_sim.train.runner import (
-    CHECKPOINT,
-    StopRule,
-    TrainingState,
-    first_order_step,
-    run_training,
-)
+from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, StepLog, history_frames
+from qlsa_sim.train.runner import CHECKPOINT, StopRule, TrainingState, first_order_step, run_training
 from qlsa_sim.train.task import TrainingTask
 
 METHODS = ("sgd", "adam", "newton-classical", "newton-quantum", "hybrid")
@@ -338,6 +327,7 @@ def write_run_outputs(report: BaselineReport, out: str | Path, name: str, *, fir
                       target: tuple[str, float | None]) -> list[Path]:
     """``table.csv/.md`` (one row per run), ``steps.csv``, ``blocks.csv`` (per Newton step and block: the decision
     row and how it was solved) and the convergence plot of the first seed, in ``out``."""
+    from qlsa_sim.core.outputs import write_csv
     from qlsa_sim.report.paper_figures import plot_convergence
     from qlsa_sim.report.tables import write_table
 
@@ -347,8 +337,8 @@ def write_run_outputs(report: BaselineReport, out: str | Path, name: str, *, fir
     paths = list(write_table(table, out, "table", title=f"{name}: one row per run",
                              note="measured_* seconds: wall time of work run here; modeled_* seconds: QLSA cost-model "
                                   "time (never measured); total_s = measured + modeled"))
-    steps.to_csv(out / "steps.csv", index=False)
-    blocks.to_csv(out / "blocks.csv", index=False)
+    write_csv(steps, out / "steps.csv")
+    write_csv(blocks, out / "blocks.csv")
     paths += [out / "steps.csv", out / "blocks.csv"]
     conv = steps.dropna(subset=["test_loss"]).assign(task=name, step=lambda d: d["step"] + 1,
                                                      seconds=lambda d: d["cum_measured_s"] + d["cum_modeled_s"])

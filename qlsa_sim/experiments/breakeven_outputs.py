@@ -9,11 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from qlsa_sim.cost.profile import CalibrationProfile
-from qlsa_sim.experiments.breakeven import (
-    blocks_break_even,
-    break_even_maps,
-    break_even_sentence,
-)
+from qlsa_sim.experiments.breakeven import blocks_break_even, break_even_maps, break_even_sentence
 from qlsa_sim.report.breakeven import plot_break_even_maps
 from qlsa_sim.report.tables import write_table
 

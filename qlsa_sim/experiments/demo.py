@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from qlsa_sim.core.outputs import output_set
 from qlsa_sim.cost.calibrate import calibrate, refit_eq4
 from qlsa_sim.cost.profile import load_profile, save_profile
 from qlsa_sim.curvature.compute import CurvatureConfig
@@ -61,6 +62,7 @@ def run_demo(root: str | Path = ".", *, dataset: str = "fashion-mnist", data_dir
                     progress=progress)
         if model == "eq4":
             write_features_to_manifest(trace, df)
-        outs[model] = write_replay_report(df, prof, dest, quantum_model=model, trace_label=f"{run} ({dataset})",
-                                          progress=progress)
+        with output_set(dest, "replay") as staged:  # the report's files as one set (core/outputs.py)
+            outs[model] = staged.final(write_replay_report(df, prof, staged.path, quantum_model=model,
+                                                           trace_label=f"{run} ({dataset})", progress=progress))
     return DemoOutputs(trace, calib, outs["eq4"], outs["resources"], arch, time.perf_counter() - t0)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from qlsa_sim.core.executors import run_tasks
+from qlsa_sim.core.outputs import write_csv
 from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.linalg.features import FeatureConfig, matrix_features
 from qlsa_sim.linalg.sparsity import p_sparsity_summary
@@ -109,7 +110,7 @@ def write_evolution_report(traces: Sequence[str | Path], out_dir: str | Path, *,
     out_dir = Path(out_dir)
     table = evolution_table(traces, config, progress=progress, **executor_options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "evolution.csv", index=False)
+    write_csv(table, out_dir / "evolution.csv")
     verdicts = evolution_verdicts(table)
     plot_evolution(table, out_dir / "evolution")
     note = (f"kappa of H + eps I with eps = {config.reg_eps:g} ({'relative' if config.reg_relative else 'absolute'}); "

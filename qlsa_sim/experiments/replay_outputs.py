@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from qlsa_sim.core.names import QuantumModel
+from qlsa_sim.core.outputs import write_csv
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.crossover import classical_rivals, crossover_grids
@@ -104,7 +105,7 @@ def write_replay_report(decisions: pd.DataFrame, profile: CalibrationProfile, ou
     if physical is not None:
         decisions = physical_columns(decisions, profile, physical)
     dec_csv = out_dir / "decisions.csv"
-    decisions.to_csv(dec_csv, index=False)
+    write_csv(decisions, dec_csv)
     note = " ".join(t for t in (VERDICT_NOTE.get(quantum_model, ""), MODELED_NOTE.format(qm=qdesc),
                                 eq4_error_note(decisions)) if t)
     s_csv, s_md = write_table(speedup_table(decisions), out_dir, "speedup",

@@ -20,13 +20,7 @@ import numpy as np
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.conditioning import STRATEGIES, prune, regularize
 from qlsa_sim.linalg.sparsity import nnz_per_row as _nnz_per_row
-from qlsa_sim.linalg.spectrum import (
-    check_symmetric,
-    kappa_exact,
-    kappa_from_factor,
-    kappa_lanczos,
-    kappa_singular,
-)
+from qlsa_sim.linalg.spectrum import check_symmetric, kappa_exact, kappa_from_factor, kappa_lanczos, kappa_singular
 
 KAPPA_METHODS = ("auto", "exact", "lanczos")
 

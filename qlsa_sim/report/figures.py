@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from qlsa_sim.core.outputs import save_figure_file  # noqa: E402
+
 
 def save_figure(fig, out_stem: str | Path, *, dpi: int = 120) -> list[Path]:
     """Write ``<out_stem>.png`` and ``<out_stem>.svg``, close the figure, return both paths."""
@@ -16,6 +18,6 @@ def save_figure(fig, out_stem: str | Path, *, dpi: int = 120) -> list[Path]:
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_suffix(".png"), out_stem.with_suffix(".svg")]
     for p in paths:
-        fig.savefig(p, dpi=dpi)
+        save_figure_file(fig, p, dpi=dpi)
     plt.close(fig)
     return paths

@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from qlsa_sim.errors import InputError
+from qlsa_sim.core.outputs import save_figure_file  # noqa: E402
+from qlsa_sim.errors import InputError  # noqa: E402
 
 COLOURS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -41,7 +42,7 @@ def _save(fig, out_stem: str | Path, title: str, note: str = "") -> list[Path]:
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_name(out_stem.name + ".png"), out_stem.with_name(out_stem.name + ".svg")]
     for p in paths:
-        fig.savefig(p, dpi=110)
+        save_figure_file(fig, p, dpi=110)
     plt.close(fig)
     return paths
 

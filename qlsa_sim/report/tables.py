@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from qlsa_sim.core.outputs import write_csv, write_text
+
 
 def fmt_sig(v: float | None) -> str:
     """A figure to 3 significant digits for people; "n/a" when missing or not finite."""
@@ -21,9 +23,9 @@ def write_table(df: pd.DataFrame, directory: str | Path, stem: str, *, title: st
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     csv, md = directory / f"{stem}.csv", directory / f"{stem}.md"
-    df.to_csv(csv, index=False)
+    write_csv(df, csv)
     parts = [f"# {title}\n" if title else "", df.to_markdown(index=False, floatfmt=floatfmt), "\n"]
     if note:
         parts.append(f"\n{note}\n")
-    md.write_text("\n".join(p for p in parts if p))
+    write_text(md, "\n".join(p for p in parts if p))
     return csv, md

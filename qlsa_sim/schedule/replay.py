@@ -30,6 +30,7 @@ from qlsa_sim.schedule.pipeline import SchedulePolicy, decide_block
 from qlsa_sim.traces.store import (
     Snapshot,
     TraceMeta,
+    check_snapshot_file,
     is_local_fs,
     iter_snapshot_file,
     read_manifest,
@@ -138,6 +139,8 @@ def plan_replay(trace_dir: str | Any, *, verify: bool = True, strict: bool = Fal
         by_file.setdefault(r["file"], []).append(r)
         order.setdefault(snapshot_id(run, r["step"], r["block"]), (int(r["step"]), i))
     tasks = tuple(FileTask(fs, root, f, run, tuple(rs), verify, strict) for f, rs in by_file.items())
+    for t in tasks:  # a device, a symlink out of the trace or an oversized file refuses the trace before any work
+        check_snapshot_file(fs, t.path, t.rows, t.display, missing_ok=True)
     return ReplayPlan(fs, root, run, TraceMeta.from_manifest(man.get("meta"), str(trace_dir)), tasks, order)
 
 

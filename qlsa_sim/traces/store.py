@@ -27,9 +27,12 @@ from typing import Any
 import numpy as np
 
 from qlsa_sim.core.atomic import atomic_write, atomic_write_json, to_jsonable
+from qlsa_sim.core.bounded import format_bytes
+from qlsa_sim.core.outputs import is_within
 from qlsa_sim.errors import InputError, TraceError
+from qlsa_sim.traces.schema import FORMAT, check_member_sizes, snapshot_file_limit, validate_manifest
 
-FORMAT = "qlsa-sim-trace/1"
+MANIFEST_MAX_BYTES = 256 << 20
 MANIFEST = "manifest.json"
 LEGACY_CHECKPOINT = "checkpoint.npz"  # recordings before the one checkpoint format (train/runner.py)
 ROW_FIELDS = ("step", "block", "n", "dtype", "storage", "loss", "file", "key", "sha256")
@@ -144,33 +147,59 @@ def open_location(location: str | Path) -> tuple[Any, str, bool]:
     """``(fs, root, is_local)`` of a trace at a local path or an fsspec URL (e.g. ``file://``, ``s3://``)."""
     import fsspec.core
 
-    fs, root = fsspec.core.url_to_fs(str(location))
+    try:
+        fs, root = fsspec.core.url_to_fs(str(location))
+    except ImportError as e:
+        raise TraceError(f"{location}: this kind of location cannot be read here ({' '.join(str(e).split())})") \
+            from None
+    except (ValueError, OSError) as e:
+        raise TraceError(f"{location}: cannot open ({' '.join(str(e).split())})") from None
     return fs, root.rstrip("/") or "/", is_local_fs(fs)
+
+
+def _file_info(fs, path: str, display: str, what: str) -> int:
+    """The size of a regular file on ``fs`` (TraceError naming ``display`` for a missing file, a folder, a
+    device or a FIFO, whatever a symlink points to)."""
+    try:
+        info = fs.info(path)
+    except FileNotFoundError:
+        raise TraceError(f"{display}: {what} is missing") from None
+    except OSError as e:
+        raise TraceError(f"{display}: cannot read {what} ({e})") from None
+    if info.get("type") != "file":
+        raise TraceError(f"{display}: {what} is not a regular file (type {info.get('type')!r})")
+    return int(info.get("size") or 0)
+
+
+def _read_manifest_bytes(fs, path: str, where: str) -> bytes:
+    size = _file_info(fs, path, where, "the manifest")
+    if size > MANIFEST_MAX_BYTES:
+        raise TraceError(f"{where}: manifest of {format_bytes(size)}, more than the {format_bytes(MANIFEST_MAX_BYTES)} "
+                         "allowed")
+    with fs.open(path, "rb") as f:
+        data = f.read(MANIFEST_MAX_BYTES + 1)
+    if len(data) > MANIFEST_MAX_BYTES:
+        raise TraceError(f"{where}: manifest larger than the {format_bytes(MANIFEST_MAX_BYTES)} allowed")
+    return data
 
 
 def read_manifest(location: str | Path) -> tuple[Any, str, dict]:
     """``(fs, root, manifest)`` with the manifest validated; errors name the manifest's path."""
     fs, root, _ = open_location(location)
     where = f"{str(location).rstrip('/')}/{MANIFEST}"
-    if not fs.isdir(root):
-        raise TraceError(f"{location}: trace directory not found")
     try:
-        with fs.open(f"{root}/{MANIFEST}", "rb") as f:
-            man = json.loads(f.read())
-    except FileNotFoundError:
-        raise TraceError(f"{where}: no manifest (not a trace directory, or nothing was recorded)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        is_dir = fs.isdir(root)
+    except (OSError, ValueError) as e:
+        raise TraceError(f"{location}: cannot open ({' '.join(str(e).split())})") from None
+    if not is_dir:
+        raise TraceError(f"{location}: trace directory not found")
+    if not fs.exists(f"{root}/{MANIFEST}"):
+        raise TraceError(f"{where}: no manifest (not a trace directory, or nothing was recorded)")
+    try:
+        man = json.loads(_read_manifest_bytes(fs, f"{root}/{MANIFEST}", where))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise TraceError(f"{where}: manifest is not valid JSON ({e})") from None
-    if not isinstance(man, dict) or man.get("format") != FORMAT:
-        raise TraceError(f"{where}: not a {FORMAT} manifest (format={man.get('format') if isinstance(man, dict) else None!r})")
-    rows = man.get("rows")
-    if not isinstance(rows, list):
-        raise TraceError(f"{where}: manifest has no 'rows' list")
-    for i, r in enumerate(rows):
-        missing = [k for k in ROW_FIELDS if k not in r]
-        if missing:
-            raise TraceError(f"{where}: row {i} lacks field(s) {', '.join(missing)}")
-    return fs, root, man
+    return fs, root, validate_manifest(man, where)
 
 
 def _read_manifest(directory: Path) -> dict:
@@ -187,6 +216,7 @@ def read_block_arrays(z, row: Mapping[str, Any], where_file: str) -> tuple[np.nd
     where = f"{where_file}: block {row['block']!r}"
     if key not in z.files or gkey not in z.files:
         raise TraceError(f"{where_file}: lacks array {key!r} or {gkey!r} for block {row['block']!r}")
+    check_member_sizes(z, row, key, gkey, where)
     try:
         A, g = z[key], z[gkey]
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
@@ -345,7 +375,8 @@ class TraceReader:
     def verify_file(self, file: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Check that ``file`` exists and matches the manifest's checksum (once per reader)."""
         if file not in self._verified:
-            verify_snapshot_file(self.fs, f"{self.root}/{file}", rows, self.display(file))
+            every = [r for r in self.rows if r["file"] == file] or list(rows)  # the size bound needs all its rows
+            verify_snapshot_file(self.fs, f"{self.root}/{file}", every, self.display(file))
             self._verified.add(file)
 
     def iter_file(self, file: str, rows: Sequence[Mapping[str, Any]] | None = None, *,
@@ -354,8 +385,11 @@ class TraceReader:
         rows = [r for r in self.rows if r["file"] == file] if rows is None else rows
         if verify:
             self.verify_file(file, rows)
+        else:  # kind, place and size only, bounded by all of the file's rows
+            check_snapshot_file(self.fs, f"{self.root}/{file}", [r for r in self.rows if r["file"] == file] or rows,
+                                self.display(file))
         yield from iter_snapshot_file(self.fs, f"{self.root}/{file}", rows, self.run,
-                                      display=self.display(file), verify=False)
+                                      display=self.display(file), verify=None)
 
     def _row(self, step: int, block: str) -> dict:
         for r in self.rows:
@@ -383,9 +417,9 @@ class TraceReader:
 
 
 def verify_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], display: str) -> None:
-    """TraceError naming ``display`` if the file is missing or its sha256 differs from the manifest's."""
-    if not fs.exists(path):
-        raise TraceError(f"{display}: snapshot file listed in the manifest is missing")
+    """TraceError naming ``display`` if the file is missing or its sha256 differs from the manifest's
+    (after :func:`check_snapshot_file`, so nothing unbounded or outside the trace is hashed)."""
+    check_snapshot_file(fs, path, rows, display)
     digest = sha256_of(fs, path)
     for want in dict.fromkeys(str(r["sha256"]) for r in rows):
         if digest != want:
@@ -393,9 +427,28 @@ def verify_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], displ
                              f"{want[:12]}...): the file is corrupt or was changed")
 
 
+def check_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], display: str, *,
+                        missing_ok: bool = False) -> None:
+    """TraceError naming ``display`` unless the file exists (or is missing and ``missing_ok``), is a regular
+    file no larger than its rows imply, and (on local disk) does not lead out of the trace folder through a
+    symlink. Reads no data."""
+    if missing_ok and not fs.exists(path):
+        return
+    size = _file_info(fs, path, display, "snapshot file listed in the manifest")
+    if is_local_fs(fs) and not is_within(path, path.rsplit("/", 1)[0] or "/"):
+        raise TraceError(f"{display}: is a symlink leading out of the trace folder")
+    limit = snapshot_file_limit([dict(r) for r in rows])
+    if size > limit:
+        raise TraceError(f"{display}: {format_bytes(size)}, more than its {len(rows)} block(s) can take "
+                         f"({format_bytes(limit)}); not a snapshot of this manifest")
+
+
 def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: str, *, display: str,
-                       verify: bool = True) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
+                       verify: bool | None = True) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
     """The blocks of one snapshot file as ``(row, Snapshot)``, or ``(row, TraceError)`` for a bad block.
+
+    ``verify``: True checks the file and its sha256 first, False only its kind, place and size
+    (:func:`check_snapshot_file`, bounded by ``rows``: pass all of the file's rows), None neither (the caller did).
 
     A file-level problem (missing, checksum mismatch, not a zip) raises TraceError naming the file.
     Blocks are loaded one at a time (a file of many large blocks is not held in memory at once).
@@ -403,8 +456,8 @@ def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: st
     """
     if verify:
         verify_snapshot_file(fs, path, rows, display)
-    elif not fs.exists(path):
-        raise TraceError(f"{display}: snapshot file listed in the manifest is missing")
+    elif verify is not None:
+        check_snapshot_file(fs, path, rows, display)
     try:
         with fs.open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             for row in rows:

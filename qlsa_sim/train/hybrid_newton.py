@@ -77,15 +77,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from qlsa_sim.core.names import (
-    CircuitEncoding,
-    Emulation,
-    Mode,
-    QuantumModel,
-    Solver,
-    TraceDtype,
-    parse,
-)
+from qlsa_sim.core.names import CircuitEncoding, Emulation, Mode, QuantumModel, Solver, TraceDtype, parse
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.defaults import default_profile
 from qlsa_sim.cost.profile import CalibrationProfile
@@ -494,9 +486,7 @@ class HybridNewton(torch.optim.Optimizer):
         cfg = self.config
         if (cfg.quantum_emulation == Emulation.CIRCUIT and f.n <= cfg.circuit_max_n and f.positive_definite
                 and float(np.linalg.norm(g)) > 0):
-            from qlsa_sim.quantum.circuits.simulate import (
-                simulate_qsvt_solve,  # qiskit: only when asked
-            )
+            from qlsa_sim.quantum.circuits.simulate import simulate_qsvt_solve  # qiskit: only when asked
 
             try:
                 s = simulate_qsvt_solve(A, g, self.precision, encoding=cfg.circuit_encoding,

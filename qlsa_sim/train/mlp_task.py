@@ -9,17 +9,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from qlsa_sim.curvature.blocks import (
-    BlockSpec,
-    partition_per_layer,
-    partition_per_tensor,
-)
+from qlsa_sim.curvature.blocks import BlockSpec, partition_per_layer, partition_per_tensor
 from qlsa_sim.data.images import ImageDataset
-from qlsa_sim.errors import UnknownNameError
+from qlsa_sim.errors import DataError, InputError, UnknownNameError
 from qlsa_sim.models.mlp import MLPConfig, build_mlp
 from qlsa_sim.train.task import TaskInfo
 
 PARTITIONS = ("per-layer", "per-tensor")
+
+
+def check_task_data(data: ImageDataset, config: MLPConfig, batch_size: int) -> None:
+    """Refuse a batch larger than the training set (no batch could be drawn) and labels the output layer
+    cannot score (InputError / DataError naming the data set)."""
+    n = len(data.y_train)
+    if not 1 <= batch_size <= n:
+        raise InputError(f"batch size {batch_size} must lie in [1, {n}] (the training set of {data.label})")
+    if data.n_classes > config.sizes[-1]:
+        raise DataError(f"{data.label}: labels go up to {data.n_classes - 1}, but the MLP's output width "
+                        f"{config.sizes[-1]} scores classes 0 to {config.sizes[-1] - 1}")
 
 
 @dataclass
@@ -38,6 +45,7 @@ class MLPTask:
             raise UnknownNameError("partition", self.partition, PARTITIONS)
         if self.config.sizes[0] != self.data.n_features:
             self.config = MLPConfig((self.data.n_features, *self.config.sizes[1:]))
+        check_task_data(self.data, self.config, self.batch_size)
         self.model = build_mlp(self.config, seed=self.seed, dtype=self.dtype)
         self.info = TaskInfo("mlp", self.data.label,
                              {"sizes": list(self.config.sizes), "batch_size": self.batch_size,

@@ -108,6 +108,9 @@ def save_checkpoint(path: Path, identity: Mapping[str, Any], state: TrainingStat
 
 def load_checkpoint(path: Path, identity: Mapping[str, Any] | None = None) -> dict:
     """Read a checkpoint (weights_only: no pickle); TraceError if unreadable or made with other settings."""
+    from qlsa_sim.core.bounded import regular_file_size
+
+    regular_file_size(path, "run checkpoint", error=TraceError)  # no device or FIFO (a read that never ends)
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a corrupt file

@@ -22,19 +22,11 @@ import torch
 import torch.nn.functional as F
 
 from qlsa_sim.curvature.blocks import BlockSpec
-from qlsa_sim.curvature.transformer_blocks import (
-    PARTITION_SCHEMES,
-    partition_transformer,
-)
+from qlsa_sim.curvature.transformer_blocks import PARTITION_SCHEMES, partition_transformer
 from qlsa_sim.data.text import default_corpus, read_wikitext_dir
 from qlsa_sim.data.tokenizer import ByteTokenizer
 from qlsa_sim.errors import DataError, InputError, UnknownNameError
-from qlsa_sim.models.transformer import (
-    MODEL_KINDS,
-    TransformerConfig,
-    build_transformer,
-    parameter_counts,
-)
+from qlsa_sim.models.transformer import MODEL_KINDS, TransformerConfig, build_transformer, parameter_counts
 from qlsa_sim.train.task import TaskInfo
 
 MASK_PROB, MASK_TOKEN_FRAC, RANDOM_TOKEN_FRAC = 0.15, 0.8, 0.1  # Devlin et al. 2019, Sec. 3.1

@@ -121,9 +121,9 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys, monkeypatch, pipeline
     rc, _, err = _run(capsys, "record", "--dataset", "mnist", "--out", str(tmp_path / "x"))
     _assert_one_line_error(rc, err, "not found", "looked in")
     rc, _, err = _run(capsys, "record", "--dataset", "cifar", "--out", str(tmp_path / "x"))
-    _assert_one_line_error(rc, err, "unknown data set", "cifar")
+    _assert_one_line_error(rc, err, "--dataset", "unknown value", "cifar", "known: fashion-mnist")
     rc, _, err = _run(capsys, "record", "--model", "resnet", "--out", str(tmp_path / "x"))
-    _assert_one_line_error(rc, err, "unknown model", "resnet")
+    _assert_one_line_error(rc, err, "--model", "unknown value", "resnet")
     rc, _, err = _run(capsys, "replay", str(tmp_path / "nope"), "--calibration", str(cal))
     _assert_one_line_error(rc, err, "not found")
     # a corrupt trace: flip bytes in one snapshot

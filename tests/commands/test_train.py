@@ -53,7 +53,7 @@ def test_train_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown method 'bfgs'" in err
     assert main(BASE + ["--methods", "hybrid", "--quantum-emulation", "hardware", "--out", str(tmp_path)]) == 2
-    assert "quantum emulation" in capsys.readouterr().err
+    assert "--quantum-emulation" in capsys.readouterr().err
     assert main(BASE + ["--methods", "hybrid", "--calibration", str(tmp_path / "missing.json"),
                         "--out", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err

@@ -113,8 +113,8 @@ def test_cli_flag():
 
 
 def test_poor_fits_are_flagged_by_the_stated_thresholds():
-    from qlsa_sim.cost.profile import POOR_FIT_R2, POOR_FIT_R2_LOG, ClassicalFit, fit_problem
     from qlsa_sim.cost.models import ClassicalCubicModel
+    from qlsa_sim.cost.profile import POOR_FIT_R2, POOR_FIT_R2_LOG, ClassicalFit, fit_problem
 
     assert fit_problem(0.99, 0.99) is None and fit_problem(float("nan"), float("nan")) is None
     assert "R^2 = -4.56" in fit_problem(-4.56, 0.95) and POOR_FIT_R2 == 0.0

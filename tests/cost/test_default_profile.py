@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from qlsa_sim.cost.defaults import (DEFAULT_PROFILE_MESSAGE, DEFAULT_PROFILE_NAME, DEFAULT_PROFILE_ORIGIN,
-                                    DefaultProfileWarning, default_profile)
+from qlsa_sim.cost.defaults import (
+    DEFAULT_PROFILE_MESSAGE,
+    DEFAULT_PROFILE_NAME,
+    DEFAULT_PROFILE_ORIGIN,
+    DefaultProfileWarning,
+    default_profile,
+)
 from qlsa_sim.cost.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]

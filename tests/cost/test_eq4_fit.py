@@ -4,13 +4,7 @@ each size it is fitted at; refitted at the sizes a replay replays, with the erro
 import numpy as np
 import pytest
 
-from qlsa_sim.cost.calibrate import (
-    eq4_error_by_n,
-    eq4_grid,
-    fit_linear_log,
-    fit_quantum_eq4,
-    refit_eq4,
-)
+from qlsa_sim.cost.calibrate import eq4_error_by_n, eq4_grid, fit_linear_log, fit_quantum_eq4, refit_eq4
 from qlsa_sim.cost.models import QuantumResourceModel, eq4_regressor
 from qlsa_sim.cost.profile import profile_from_constants
 

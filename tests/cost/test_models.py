@@ -6,12 +6,7 @@ import pytest
 from references import qlsa_seconds
 
 from qlsa_sim.cost.calibrate import fit_linear_relative
-from qlsa_sim.cost.models import (
-    ClassicalCubicModel,
-    QuantumEq4Model,
-    QuantumResourceModel,
-    eq4_regressor,
-)
+from qlsa_sim.cost.models import ClassicalCubicModel, QuantumEq4Model, QuantumResourceModel, eq4_regressor
 from qlsa_sim.cost.profile import profile_from_constants
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.features import MatrixFeatures

@@ -5,12 +5,7 @@ import json
 import pytest
 
 from qlsa_sim.cost.models import QuantumResourceModel
-from qlsa_sim.cost.profile import (
-    load_profile,
-    profile_from_constants,
-    profile_from_json,
-    save_profile,
-)
+from qlsa_sim.cost.profile import load_profile, profile_from_constants, profile_from_json, save_profile
 from qlsa_sim.errors import CalibrationError
 
 

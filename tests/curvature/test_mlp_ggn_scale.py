@@ -6,12 +6,7 @@ import pytest
 import torch
 
 from qlsa_sim.curvature.mlp_ggn import block_from_kron, gram_from_kron, mlp_layer_kron
-from qlsa_sim.linalg.spectrum import (
-    kappa_exact,
-    kappa_from_factor,
-    kappa_lanczos,
-    numerical_rank,
-)
+from qlsa_sim.linalg.spectrum import kappa_exact, kappa_from_factor, kappa_lanczos, numerical_rank
 from qlsa_sim.models.mlp import MLPConfig, build_mlp
 
 

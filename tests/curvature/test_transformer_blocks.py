@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qlsa_sim.curvature.blocks import (
-    BlockSpec,
-    block_gradient,
-    block_hessian,
-    flat_block,
-)
+from qlsa_sim.curvature.blocks import BlockSpec, block_gradient, block_hessian, flat_block
 from qlsa_sim.curvature.transformer_blocks import block_kinds, partition_transformer
 from qlsa_sim.errors import InputError, MemoryBudgetError, UnknownNameError
 from qlsa_sim.models.transformer import TransformerConfig, build_transformer

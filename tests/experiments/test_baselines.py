@@ -8,12 +8,7 @@ import torch
 from qlsa_sim.cost.profile import profile_from_constants
 from qlsa_sim.data.images import load_image_dataset
 from qlsa_sim.errors import TraceError
-from qlsa_sim.experiments.baselines import (
-    MethodSpec,
-    StopRule,
-    run_baselines,
-    run_method,
-)
+from qlsa_sim.experiments.baselines import MethodSpec, StopRule, run_baselines, run_method
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.models.mlp import MLPConfig
 from qlsa_sim.traces.store import TraceReader

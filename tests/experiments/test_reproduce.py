@@ -21,18 +21,9 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.experiments.crossover import break_even_kappa
 from qlsa_sim.experiments.reproduce import ReproduceConfig, reproduce, scale_settings
 from qlsa_sim.experiments.reproduce.claims import damping_dominated
-from qlsa_sim.experiments.reproduce.frames import (
-    TABLE1_FIELDS,
-    direction_error_frame,
-    p_sparsity_frame,
-)
+from qlsa_sim.experiments.reproduce.frames import TABLE1_FIELDS, direction_error_frame, p_sparsity_frame
 from qlsa_sim.experiments.reproduce.runs import dnn_task_spec, gpt_task_spec
-from qlsa_sim.experiments.reproduce.settings import (
-    FIGURES,
-    TABLE1_ROWS,
-    TASKS,
-    VERDICTS,
-)
+from qlsa_sim.experiments.reproduce.settings import FIGURES, TABLE1_ROWS, TASKS, VERDICTS
 from qlsa_sim.experiments.tasks import make_task
 from qlsa_sim.linalg.conditioning import STRATEGIES
 from qlsa_sim.traces.store import TraceReader

@@ -8,20 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from qlsa_sim.experiments.reproduce.claims import (
-    SPEED_CLAIMS,
-    claim_speedup,
-    claims_vs_sgd,
-    seed_speedups,
-)
+from qlsa_sim.experiments.reproduce.claims import SPEED_CLAIMS, claim_speedup, claims_vs_sgd, seed_speedups
 from qlsa_sim.experiments.reproduce.frames import run_summary
-from qlsa_sim.experiments.reproduce.intervals import (
-    Interval,
-    above,
-    at_least,
-    clearly_below,
-    not_worse,
-)
+from qlsa_sim.experiments.reproduce.intervals import Interval, above, at_least, clearly_below, not_worse
 
 
 def test_interval_matches_scipy_t_interval():

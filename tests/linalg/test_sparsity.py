@@ -11,13 +11,7 @@ import torch
 
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg import sparsity
-from qlsa_sim.linalg.sparsity import (
-    density,
-    nnz_per_row,
-    p_sparsity,
-    p_sparsity_multi,
-    p_sparsity_summary,
-)
+from qlsa_sim.linalg.sparsity import density, nnz_per_row, p_sparsity, p_sparsity_multi, p_sparsity_summary
 
 
 def _brute_p_sparsity_row(row, p):

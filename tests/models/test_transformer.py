@@ -6,12 +6,7 @@ import pytest
 import torch
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.models.transformer import (
-    TransformerConfig,
-    build_transformer,
-    expected_parameter_count,
-    parameter_counts,
-)
+from qlsa_sim.models.transformer import TransformerConfig, build_transformer, expected_parameter_count, parameter_counts
 
 TINY = TransformerConfig(n_layers=2, n_heads=2, width=8, mlp_width=32, context=8)
 

@@ -40,9 +40,7 @@ CFG = ReplayConfig()  # quantum_model="eq4"
 @pytest.fixture(scope="module")
 def trace(tmp_path_factory):
     """A recorded MLP trace: steps 0, 10, 20, 30; blocks layer:0 (n=102) and layer:2 (n=70)."""
-    from qlsa_sim.data.images import (
-        load_image_dataset,  # lazy: spawned workers import this module
-    )
+    from qlsa_sim.data.images import load_image_dataset  # lazy: spawned workers import this module
     from qlsa_sim.models.mlp import MLPConfig
     from qlsa_sim.train.mlp_task import MLPTask
     from qlsa_sim.train.record import RecordConfig, record_trace

@@ -19,13 +19,7 @@ from executor_workers import always_die, die_then_replay, flaky, square  # type:
 from qlsa_sim.core.executors import run_tasks
 from qlsa_sim.cost.profile import load_profile
 from qlsa_sim.errors import TraceError
-from qlsa_sim.schedule.replay import (
-    ReplayConfig,
-    collect_replay,
-    plan_replay,
-    replay,
-    replay_trace,
-)
+from qlsa_sim.schedule.replay import ReplayConfig, collect_replay, plan_replay, replay, replay_trace
 from qlsa_sim.traces.store import BlockData, TraceWriter
 
 CFG = ReplayConfig()  # quantum_model="eq4"

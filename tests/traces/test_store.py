@@ -122,7 +122,7 @@ def test_bad_manifests(tmp_path):
     with pytest.raises(TraceError, match="manifest.json.*JSON"):
         TraceReader(tmp_path / "e")
     (tmp_path / "e" / "manifest.json").write_text(json.dumps({"format": "qlsa-sim-trace/1", "rows": [{"step": 0}]}))
-    with pytest.raises(TraceError, match="lacks field"):
+    with pytest.raises(TraceError, match=r"field 'rows\[0\].block' is missing"):
         TraceReader(tmp_path / "e")
 
 

@@ -16,12 +16,7 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.models.mlp import MLPConfig
 from qlsa_sim.traces.store import TraceReader
-from qlsa_sim.train.hybrid_newton import (
-    HybridNewton,
-    HybridNewtonConfig,
-    history_frames,
-    replay_live_trace,
-)
+from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, history_frames, replay_live_trace
 from qlsa_sim.train.mlp_task import MLPTask
 
 # torch's forward-AD decompositions (torch.func.hessian) load through the deprecated torch.jit.script

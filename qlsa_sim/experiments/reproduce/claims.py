@@ -12,19 +12,8 @@ import pandas as pd
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError
 from qlsa_sim.experiments.evolution import KAPPA_DROP, SPARSITY_DROP
-from qlsa_sim.experiments.reproduce.intervals import (
-    Interval,
-    above,
-    at_least,
-    clearly_below,
-    not_worse,
-)
-from qlsa_sim.experiments.reproduce.settings import (
-    PAPER_SPEEDUP,
-    TASK_TITLES,
-    TASKS,
-    VERDICTS,
-)
+from qlsa_sim.experiments.reproduce.intervals import Interval, above, at_least, clearly_below, not_worse
+from qlsa_sim.experiments.reproduce.settings import PAPER_SPEEDUP, TASK_TITLES, TASKS, VERDICTS
 from qlsa_sim.report.tables import fmt_sig
 
 

@@ -21,13 +21,7 @@ from qlsa_sim.experiments.crossover import classical_rivals
 from qlsa_sim.experiments.evolution import evolution_table, evolution_verdicts
 from qlsa_sim.experiments.reproduce.intervals import Interval
 from qlsa_sim.experiments.reproduce.runs import label_density, label_eps
-from qlsa_sim.experiments.reproduce.settings import (
-    P_VALUES,
-    TABLE1_ROWS,
-    TASK_TITLES,
-    TASKS,
-    DNNSettings,
-)
+from qlsa_sim.experiments.reproduce.settings import P_VALUES, TABLE1_ROWS, TASK_TITLES, TASKS, DNNSettings
 from qlsa_sim.linalg.conditioning import STRATEGIES, newton_direction_error, prune
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.linalg.sparsity import p_sparsity_multi

@@ -39,14 +39,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from qlsa_sim.core.atomic import atomic_write_json
+from qlsa_sim.core.outputs import write_csv
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.baselines import RunResult, run_baselines
-from qlsa_sim.experiments.crossover import (
-    break_even_kappa,
-    break_even_kappa_of_block,
-    classical_rivals,
-)
+from qlsa_sim.experiments.crossover import break_even_kappa, break_even_kappa_of_block, classical_rivals
 from qlsa_sim.experiments.reproduce.claims import build_claims
 from qlsa_sim.experiments.reproduce.frames import (
     SOLVE_BLOCK_SETS,
@@ -102,7 +99,7 @@ class Artifacts:
     def save_data(self, name: str, df: pd.DataFrame) -> None:
         p = self.out / "data" / f"{name}.csv"
         p.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(p, index=False)
+        write_csv(df, p)
         self.data[name] = p
 
 
@@ -146,7 +143,7 @@ def write_tables(config: ReproduceConfig, runs: Runs, out: Path) -> dict:
              "error eps, so trajectories can differ slightly.")
     _, table1_md = write_table(table1_markdown_frame(t1, targets, tuple(runs)), out, "table1",
                                title="Table 1 (reproduced): steps, seconds per step, total", note=note1)
-    t1.to_csv(out / "table1.csv", index=False)
+    write_csv(t1, out / "table1.csv")
     sets = {label: {task: blocks_frame(runs[task].get(label, [])) for task in runs} for label in SOLVE_BLOCK_SETS}
     q_blocks = sets["q-newton"]
     measured = {task: run_summary(runs[task]["newton-best-classical"])["solve_measured_s_per_step"].mean
@@ -294,7 +291,7 @@ def reproduce(config: ReproduceConfig = ReproduceConfig(), progress: bool = True
     eq4_fits = eq4_form_fits(profile, workload_block_sizes(config))
     claims = build_claims(agg, tables["solve"], sw, verdicts, profile, fig2f, tables["q_blocks"], evo, eq4_fits)
     claims_csv = out / "claims.csv"
-    pd.DataFrame([asdict(c) for c in claims]).to_csv(claims_csv, index=False)
+    write_csv(pd.DataFrame([asdict(c) for c in claims]), claims_csv)
     evo_md = (verdicts[["run", "block", "n", "first_step", "last_step", "kappa_first", "kappa_last", "kappa_drop",
                         "p90_fraction_first", "p90_fraction_last", "kappa_drops_10x", "sparsity_emerges"]]
               .to_markdown(index=False, floatfmt=".4g"))
@@ -325,7 +322,7 @@ def _log_call(out: Path, config: ReproduceConfig, started: str, wall: float) -> 
             calls = list(json.loads(path.read_text()))
         except (json.JSONDecodeError, TypeError):
             calls = []
-    calls.append({"started": started, "wall_s": round(wall, 1), "scale": config.scale, "resume": config.resume,
+    calls.append({"started": started, "wall_s": wall, "scale": config.scale, "resume": config.resume,
                   "overwrite": config.overwrite})
     atomic_write_json(path, calls)
     return calls

@@ -10,18 +10,8 @@ from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.calibrate import calibrate, default_quantum_grid, refit_eq4
 from qlsa_sim.cost.profile import CalibrationProfile, load_profile, save_profile
 from qlsa_sim.curvature.compute import CurvatureConfig
-from qlsa_sim.experiments.baselines import (
-    BaselineReport,
-    MethodSpec,
-    RunResult,
-    run_baselines,
-)
-from qlsa_sim.experiments.reproduce.settings import (
-    CalibrationSettings,
-    DNNSettings,
-    GPTSettings,
-    ReproduceConfig,
-)
+from qlsa_sim.experiments.baselines import BaselineReport, MethodSpec, RunResult, run_baselines
+from qlsa_sim.experiments.reproduce.settings import CalibrationSettings, DNNSettings, GPTSettings, ReproduceConfig
 from qlsa_sim.experiments.tasks import TaskSpec, task_factory
 from qlsa_sim.linalg.conditioning import STRATEGIES
 from qlsa_sim.linalg.features import FeatureConfig

@@ -7,6 +7,7 @@ import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from qlsa_sim.core.outputs import write_text
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.replay_outputs import quantum_description
 from qlsa_sim.experiments.reproduce.claims import Claim
@@ -120,5 +121,5 @@ def write_report(path: Path, *, config: ReproduceConfig, claims: Sequence[Claim]
              + figure_lines(figures, path.parent)
              + ["## Hessian evolution (claim C6)", "", evolution_md.strip(), "", "## Notes", ""]
              + [f"- {n}" for n in notes])
-    path.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
     return path

@@ -24,10 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from qlsa_sim.quantum.circuits.angles import find_angles, qsvt_block_sign
-from qlsa_sim.quantum.circuits.block_encoding import (
-    check_symmetric_matrix,
-    sparse_access_encoding_qrom,
-)
+from qlsa_sim.quantum.circuits.block_encoding import check_symmetric_matrix, sparse_access_encoding_qrom
 from qlsa_sim.quantum.circuits.build import projector_phase, qsvt_circuit
 from qlsa_sim.quantum.estimation.counting import qsvt_counts
 
@@ -82,10 +79,7 @@ def counted_queries(system_bitsize: int, s: int, entry_bits: int, degree: int) -
     """Block-encoding calls in Qualtran's call graph of :class:`QSVTInversionBloq`."""
     from qualtran.resource_counting import get_bloq_call_graph
 
-    from qlsa_sim.quantum.estimation.bloqs import (
-        QSVTInversionBloq,
-        SparseAccessBlockEncoding,
-    )
+    from qlsa_sim.quantum.estimation.bloqs import QSVTInversionBloq, SparseAccessBlockEncoding
 
     be = SparseAccessBlockEncoding(system_bitsize, s, entry_bits)
     _, sigma = get_bloq_call_graph(

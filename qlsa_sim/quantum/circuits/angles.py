@@ -3,6 +3,10 @@ pyqsp's symmetric-QSP Newton solver (``method="sym_qsp"``; Dong, Lin, Ni, Wang, 
 W_x-convention phases satisfy ``Im <0|U_Phi(x)|0> = P(x)``, converted to the reflection convention of the QSVT
 circuit (phases ``phi_0 + 3pi/4, phi_k + pi/2, phi_d - pi/4``, from ``W(x) = -i e^{i 3pi/4 Z} R(x) e^{-i pi/4 Z}``),
 checked against ``P`` on a grid, and cached on disk as JSON keyed by (kappa, eps, method).
+
+The cache is not trusted: an entry carries its key (the inputs: kappa, eps, method, construction) and a
+sha256 of key and content, and on every read both are checked and the phases are checked again against the
+polynomial on the grid (cheap next to finding them). An entry that fails any check is recomputed and replaced.
 """
 
 from __future__ import annotations
@@ -13,22 +17,22 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from qlsa_sim.core.atomic import atomic_write
+from qlsa_sim.core.bounded import read_bounded
 from qlsa_sim.errors import InputError, QlsaSimError
-from qlsa_sim.quantum.estimation.inversion import (
-    CONSTRUCTION,
-    ETA,
-    inversion_polynomial,
-)
+from qlsa_sim.quantum.estimation.inversion import CONSTRUCTION, ETA, inversion_polynomial
 from qlsa_sim.quantum.estimation.validation import validate_kappa_eps
 
 ANGLE_METHOD = "sym_qsp"
+#: Largest |sign * Re response - P| on the check grid for angles to be used (found or cached).
+MAX_RESPONSE_ERROR = 1e-6
+CACHE_MAX_BYTES = 16 << 20
 
 
 # --------------------------------------------------------------------------- angles
@@ -102,17 +106,12 @@ def find_angles(kappa: float, eps: float, method: str = ANGLE_METHOD, *, use_cac
     key = _cache_key(k, e, method)
     path = _cache_path(key)
     t0 = time.perf_counter()
-    if use_cache and path.is_file():
-        try:
-            data = json.loads(path.read_text())
-            if data.get("key") == key:
-                return QSVTAngles(
-                    k, e, method, int(data["degree"]), float(data["scale"]), tuple(map(float, data["phases"])),
-                    float(data["max_error"]), True, time.perf_counter() - t0,
-                )
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # corrupt cache entry: recompute and overwrite
     poly = inversion_polynomial(k, e)
+    if use_cache:
+        cached = _read_cache(path, key, poly)
+        if cached is not None:
+            phases, max_err = cached
+            return QSVTAngles(k, e, method, poly.degree, poly.scale, phases, max_err, True, time.perf_counter() - t0)
     from pyqsp.angle_sequence import QuantumSignalProcessingPhases
 
     buf = io.StringIO()
@@ -121,29 +120,50 @@ def find_angles(kappa: float, eps: float, method: str = ANGLE_METHOD, *, use_cac
             np.asarray(poly.coef), method="sym_qsp", chebyshev_basis=True
         )
     phases = wx_to_reflection(np.asarray(full, dtype=float))
-    xs = np.linspace(-1.0, 1.0, 801)
-    resp = qsvt_block_sign(poly.degree) * reflection_response(phases, xs).real
-    max_err = float(np.max(np.abs(resp - poly(xs))))
-    if not max_err < 1e-6:
+    max_err = response_error(phases, poly)
+    if not max_err < MAX_RESPONSE_ERROR:
         raise QlsaSimError(
             f"QSP angle finding failed for kappa={k}, eps={e}: response differs from the polynomial by {max_err:.2e}"
         )
     seconds = time.perf_counter() - t0
     if use_cache:
-        _write_json_atomic(
-            path,
-            {"key": key, "degree": poly.degree, "scale": poly.scale, "phases": [float(p) for p in phases],
-             "max_error": max_err, "seconds": seconds},
-        )
+        _write_cache(path, key, poly, phases, max_err, seconds)
     return QSVTAngles(k, e, method, poly.degree, poly.scale, tuple(float(p) for p in phases), max_err, False, seconds)
 
 
-def _write_json_atomic(path: Path, payload: dict) -> None:
+def response_error(phases, poly) -> float:
+    """max |sign * Re response - P| of reflection-convention ``phases`` on a grid of 801 points of [-1, 1]."""
+    xs = np.linspace(-1.0, 1.0, 801)
+    resp = qsvt_block_sign(poly.degree) * reflection_response(np.asarray(phases, dtype=float), xs).real
+    return float(np.max(np.abs(resp - poly(xs))))
+
+
+def _digest(key: dict, degree: int, scale: float, phases) -> str:
+    body = {"key": key, "degree": int(degree), "scale": float(scale), "phases": [float(p) for p in phases]}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _read_cache(path: Path, key: dict, poly) -> tuple[tuple[float, ...], float] | None:
+    """The phases of a cache entry and their error if the entry holds ``key``, its checksum matches and its
+    phases still reproduce ``poly``; else None (the entry is recomputed)."""
+    try:
+        data = json.loads(read_bounded(path, "angle cache entry", max_bytes=CACHE_MAX_BYTES))
+        phases = tuple(float(p) for p in data["phases"])
+        if (data.get("key") != key or int(data["degree"]) != poly.degree or len(phases) != poly.degree + 1
+                or data.get("sha256") != _digest(key, poly.degree, float(data["scale"]), phases)
+                or not all(math.isfinite(p) for p in phases)):
+            return None
+        err = response_error(phases, poly)
+    except (QlsaSimError, OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (phases, err) if err < MAX_RESPONSE_ERROR else None
+
+
+def _write_cache(path: Path, key: dict, poly, phases, max_err: float, seconds: float) -> None:
+    payload = {"key": key, "degree": poly.degree, "scale": poly.scale, "phases": [float(p) for p in phases],
+               "max_error": max_err, "seconds": seconds, "sha256": _digest(key, poly.degree, poly.scale, phases)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: f.write(json.dumps(payload).encode()))
     except OSError:
         pass  # the cache is an optimisation; an unwritable cache directory is not an error

@@ -290,11 +290,7 @@ def count_agreement(kind: str, a: np.ndarray, phase_bits: int = 6, **factor: flo
     """
     from qualtran.resource_counting import QECGatesCost, get_cost_value
 
-    from qlsa_sim.quantum.estimation.bloqs import (
-        AngleLookupRotation,
-        DenseDataBlockEncoding,
-        FactorFormBlockEncoding,
-    )
+    from qlsa_sim.quantum.estimation.bloqs import AngleLookupRotation, DenseDataBlockEncoding, FactorFormBlockEncoding
 
     b = int(phase_bits)
     if kind == "dense":

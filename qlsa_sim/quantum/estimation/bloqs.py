@@ -37,9 +37,7 @@ from qualtran import Bloq, QAny, QBit, Register, Signature
 from qualtran.bloqs.basic_gates import CNOT, Hadamard, Ry, Rz, Swap
 from qualtran.bloqs.data_loading import QROM
 from qualtran.bloqs.mcmt import MultiControlX
-from qualtran.bloqs.state_preparation.prepare_uniform_superposition import (
-    PrepareUniformSuperposition,
-)
+from qualtran.bloqs.state_preparation.prepare_uniform_superposition import PrepareUniformSuperposition
 
 from qlsa_sim.quantum.estimation.registers import index_bits
 

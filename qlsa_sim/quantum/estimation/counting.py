@@ -178,10 +178,7 @@ def state_prep_counts(system_bitsize: int, phase_bitsize: int) -> StepCounts:
 def qsvt_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int, degree: int) -> StepCounts:
     """Counts of the whole :class:`QSVTInversionBloq` of the given degree (one QSVT call, no AA)."""
     _check_structure(system_bitsize, num_nonzero, entry_bitsize)
-    from qlsa_sim.quantum.estimation.bloqs import (
-        QSVTInversionBloq,
-        SparseAccessBlockEncoding,
-    )
+    from qlsa_sim.quantum.estimation.bloqs import QSVTInversionBloq, SparseAccessBlockEncoding
 
     return _counts(
         QSVTInversionBloq(SparseAccessBlockEncoding(system_bitsize, num_nonzero, entry_bitsize), int(degree))

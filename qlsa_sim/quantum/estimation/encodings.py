@@ -35,17 +35,8 @@ import math
 from dataclasses import dataclass
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.quantum.estimation.counting import (
-    StepCounts,
-    dense_step_counts,
-    factor_step_counts,
-    step_counts,
-)
-from qlsa_sim.quantum.estimation.registers import (
-    entry_bits_for,
-    index_bits,
-    phase_bits_for,
-)
+from qlsa_sim.quantum.estimation.counting import StepCounts, dense_step_counts, factor_step_counts, step_counts
+from qlsa_sim.quantum.estimation.registers import entry_bits_for, index_bits, phase_bits_for
 from qlsa_sim.quantum.estimation.validation import check_int
 
 ENCODINGS: tuple[str, ...] = ("sparse", "dense", "dense_qroam", "factor", "factor_qroam")

@@ -255,9 +255,7 @@ def _costa_success(walk: float) -> Callable[[float, float], float]:
 
 
 def _qsvt(k: float, e: float, a: float) -> float:
-    from qlsa_sim.quantum.estimation.inversion import (
-        qsvt_query_plan,  # local: imports numpy.polynomial
-    )
+    from qlsa_sim.quantum.estimation.inversion import qsvt_query_plan  # local: imports numpy.polynomial
 
     return float(qsvt_query_plan(a * k, e).total_queries)
 

@@ -40,23 +40,10 @@ from qlsa_sim.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from qlsa_sim.quantum.estimation.physical import LogicalCounts
-from qlsa_sim.quantum.estimation.counting import (
-    TS_PER_TOFFOLI,
-    state_prep_counts,
-    step_counts,
-)
-from qlsa_sim.quantum.estimation.encodings import (
-    EncodingChoice,
-    MatrixInfo,
-    applicable_encodings,
-    encoding_choice,
-)
+from qlsa_sim.quantum.estimation.counting import TS_PER_TOFFOLI, state_prep_counts, step_counts
+from qlsa_sim.quantum.estimation.encodings import EncodingChoice, MatrixInfo, applicable_encodings, encoding_choice
 from qlsa_sim.quantum.estimation.presets import DEFAULT_PRESET, get_preset
-from qlsa_sim.quantum.estimation.registers import (
-    entry_bits_for,
-    index_bits,
-    rotation_synthesis_t,
-)
+from qlsa_sim.quantum.estimation.registers import entry_bits_for, index_bits, rotation_synthesis_t
 from qlsa_sim.quantum.estimation.validation import check_int, validate_kappa_eps
 
 

@@ -35,11 +35,7 @@ import math
 from dataclasses import dataclass
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.estimation.hardware import (
-    DEFAULT_PROFILE,
-    HardwareProfile,
-    get_profile,
-)
+from qlsa_sim.quantum.estimation.hardware import DEFAULT_PROFILE, HardwareProfile, get_profile
 from qlsa_sim.quantum.estimation.resources import QLSAResources
 
 BASES = ("gates", "non-clifford")

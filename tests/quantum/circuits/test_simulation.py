@@ -6,12 +6,7 @@ import numpy as np
 import pytest
 
 from qlsa_sim.errors import InputError
-from qlsa_sim.quantum.circuits.simulate import (
-    bucket_kappa,
-    random_spd,
-    simulate_qsvt_solve,
-    validate_solve,
-)
+from qlsa_sim.quantum.circuits.simulate import bucket_kappa, random_spd, simulate_qsvt_solve, validate_solve
 
 
 def _check(r, eps):

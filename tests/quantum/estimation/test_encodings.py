@@ -7,17 +7,8 @@ import math
 import pytest
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.quantum.estimation.counting import (
-    dense_step_counts,
-    factor_step_counts,
-    step_counts,
-)
-from qlsa_sim.quantum.estimation.encodings import (
-    ENCODINGS,
-    MatrixInfo,
-    applicable_encodings,
-    encoding_choice,
-)
+from qlsa_sim.quantum.estimation.counting import dense_step_counts, factor_step_counts, step_counts
+from qlsa_sim.quantum.estimation.encodings import ENCODINGS, MatrixInfo, applicable_encodings, encoding_choice
 from qlsa_sim.quantum.estimation.presets import get_preset
 from qlsa_sim.quantum.estimation.registers import phase_bits_for, rotation_synthesis_t
 from qlsa_sim.quantum.estimation.resources import (
@@ -40,9 +31,7 @@ def _qualtran(bloq):
 @pytest.mark.parametrize("n,s,b", [(8, 16, 20), (8, 13, 9), (5, 1, 6), (14, 9800, 30)])
 def test_sparse_query_equals_documented_formula(n, s, b):
     # bloqs.py docstring: Toffoli = 6 (N s - 2) + 2 U(s) + 2 n; bare T = 2 T_U(s); rotations = 2 b + 2 R_U(s) + 1
-    from qualtran.bloqs.state_preparation.prepare_uniform_superposition import (
-        PrepareUniformSuperposition,
-    )
+    from qualtran.bloqs.state_preparation.prepare_uniform_superposition import PrepareUniformSuperposition
 
     big_l = 2**n * s
     if s > 1:
@@ -82,9 +71,7 @@ def test_multiplexed_state_prep_matches_qualtran_state_prep():
     # angles); Qualtran's symbolic amplitude part is one PRGA over 2^m angles where the tree has 2^m - 1 in
     # m levels, so the Toffoli counts agree to within m (b - 2) + 2 m (one adder and ~2 And per level).
     from qualtran.bloqs.state_preparation import StatePreparationViaRotations
-    from qualtran.bloqs.state_preparation.state_preparation_via_rotation import (
-        PRGAViaPhaseGradient,
-    )
+    from qualtran.bloqs.state_preparation.state_preparation_via_rotation import PRGAViaPhaseGradient
     from qualtran.symbolics import HasLength, Shaped
 
     from qlsa_sim.quantum.estimation.bloqs import MultiplexedStatePreparation

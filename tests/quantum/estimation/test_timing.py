@@ -7,11 +7,7 @@ import math
 import pytest
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.quantum.estimation.hardware import (
-    DEFAULT_PROFILE,
-    get_profile,
-    profile_names,
-)
+from qlsa_sim.quantum.estimation.hardware import DEFAULT_PROFILE, get_profile, profile_names
 from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
 from qlsa_sim.quantum.estimation.timing import qlsa_time, tomography_copies
 
