@@ -38,10 +38,14 @@ def classical_rivals(profile: CalibrationProfile, factor_rank: int | None = None
 
 def crossover_grids(quantum: SecondsFn, rivals: Sequence[tuple[str, SecondsFn]], n: int, *, resolution: int = 40
                     ) -> tuple[list[tuple[str, np.ndarray]], np.ndarray, np.ndarray]:
-    """(one (label, ratio grid) per rival, kappas, densities) on log-spaced axes."""
+    """(one (label, ratio grid) per rival, kappas, densities) on log-spaced axes; as :func:`ratio_grid`, with the
+    quantum seconds computed once for all rivals."""
     kappas = np.geomspace(*KAPPA_RANGE, resolution)
     dens = np.geomspace(*DENSITY_RANGE, resolution)
-    return [(label, ratio_grid(quantum, fn, n, kappas, dens)) for label, fn in rivals], kappas, dens
+    q = [[quantum(n, k, d) for k in kappas] for d in dens]
+    grids = [(label, np.array([[np.log10(q[i][j] / fn(n, k, d)) for j, k in enumerate(kappas)]
+                               for i, d in enumerate(dens)])) for label, fn in rivals]
+    return grids, kappas, dens
 
 
 def break_even_kappa(quantum: SecondsFn, classical: SecondsFn, n: int, density: float, kappa_max: float = 1e16
