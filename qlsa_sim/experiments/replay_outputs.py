@@ -94,11 +94,45 @@ def speedup_table(decisions: pd.DataFrame) -> pd.DataFrame:
     return strategy_totals(decisions, overhead=True, measured=True)
 
 
+def crossover_caption(qdesc: str, quantum_model: str) -> str:
+    """What the crossover map shows and how its two sides are priced, in words."""
+    kappa = ("kappa_eff = alpha / lambda_min, the condition number the QLSA sees (grid: ideal encoding alpha = "
+             "||A||; blocks: the alpha of their own encoding)" if quantum_model == QuantumModel.RESOURCES
+             else "their condition number kappa")
+    return ("Crossover map (all MODELED): log10 of the QLSA's over the classical solver's modeled time over condition "
+            "number and density, one row of panels per block size n of the trace, one panel per classical rival. "
+            "Blue: the QLSA is cheaper; red: the classical solver is cheaper; black line: break-even (QLSA = "
+            f"classical). Markers: every block of the trace, on the row of its size, at {kappa}, coloured by training "
+            f"step. Quantum: {qdesc}. Classical: models fitted to timings measured here.")
+
+
+def write_crossover(decisions: pd.DataFrame, profile: CalibrationProfile, out_stem: str | Path, *,
+                    quantum_model: str, trace_label: str, progress: bool = False) -> list[Path]:
+    """The crossover map at every block size of ``decisions`` (rivals with Woodbury where that size stores
+    factors), its blocks marked, with its caption: ``<out_stem>.png``, ``.svg`` and ``.caption.md``."""
+    quantum = seconds_fn(profile.quantum_model(quantum_model))
+    maps, kappas, dens = [], None, None
+    for n in sorted(int(v) for v in decisions["n"].unique()):
+        rank = decisions.loc[decisions["n"] == n, "factor_rank"].dropna()
+        rivals = classical_rivals(profile, int(rank.iloc[0]) if len(rank) else None)
+        grids, kappas, dens = crossover_grids(quantum, rivals, n, progress=progress)
+        maps.append((n, grids))
+    points, kappa_label = decisions[["n", "kappa", "density", "step"]].copy(), "condition number kappa"
+    if quantum_model == QuantumModel.RESOURCES:
+        # the estimator's cost follows kappa_eff = alpha / sigma_min of the block's encoding, not kappa: the
+        # grid is an ideal encoding (alpha = ||A||), so each block is drawn at its kappa_eff
+        points["kappa"] = decisions["quantum_kappa_eff"]
+        kappa_label = "kappa_eff = alpha / lambda_min"
+    return plot_crossover(maps, kappas, dens, points, out_stem, title=f"Crossover map (modeled): {trace_label}",
+                          caption=crossover_caption(quantum_description(profile, quantum_model), quantum_model),
+                          kappa_label=kappa_label)
+
+
 def write_replay_report(decisions: pd.DataFrame, profile: CalibrationProfile, out_dir: str | Path, *,
                         quantum_model: str, trace_label: str, physical: str | None = DEFAULT_PHYSICAL,
                         progress: bool = False) -> ReplayOutputs:
     """Write decisions.csv (with the physical figures of ``physical`` unless None), speedup.csv/.md and
-    crossover.png/.svg into ``out_dir``."""
+    crossover.png/.svg/.caption.md into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     qdesc = quantum_description(profile, quantum_model)
@@ -110,22 +144,6 @@ def write_replay_report(decisions: pd.DataFrame, profile: CalibrationProfile, ou
                                 eq4_error_note(decisions)) if t)
     s_csv, s_md = write_table(speedup_table(decisions), out_dir, "speedup",
                               title=f"Speedup table (paper Table 1 analogue): {trace_label}", note=note)
-    n = int(decisions["n"].max())
-    rank = decisions.loc[decisions["n"] == n, "factor_rank"].dropna()
-    rank = int(rank.iloc[0]) if len(rank) else None
-    grids, kappas, dens = crossover_grids(seconds_fn(profile.quantum_model(quantum_model)),
-                                          classical_rivals(profile, rank), n, progress=progress)
-    points, kappa_label = decisions[["n", "kappa", "density", "step"]].copy(), "condition number kappa"
-    if quantum_model == QuantumModel.RESOURCES:
-        # the estimator's cost follows kappa_eff = alpha / sigma_min of the block's encoding, not kappa: the
-        # grid is an ideal encoding (alpha = ||A||), so each block is drawn at its kappa_eff
-        points["kappa"] = decisions["quantum_kappa_eff"]
-        kappa_label = "kappa_eff = alpha / lambda_min"
-    paths = plot_crossover(grids, kappas, dens, n, points, out_dir / "crossover",
-                           title=f"Crossover map (modeled): {trace_label}",
-                           subtitle=f"quantum: {qdesc}; classical: models fitted to timings measured here"
-                                    + ("; x axis: kappa_eff, the condition number the QLSA sees (grid: ideal "
-                                       "encoding alpha = ||A||; blocks: their sparse-access alpha = s max|A_ij|)"
-                                       if quantum_model == QuantumModel.RESOURCES else ""),
-                           kappa_label=kappa_label)
+    paths = write_crossover(decisions, profile, out_dir / "crossover", quantum_model=quantum_model,
+                            trace_label=trace_label, progress=progress)
     return ReplayOutputs(dec_csv, s_csv, s_md, tuple(paths))

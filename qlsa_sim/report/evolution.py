@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -11,12 +10,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from qlsa_sim.report.figures import save_figure
+from qlsa_sim.report.figures import STEP_LABEL, integer_steps, legend_below, save_figure
+
+CAPTION = ("Every recorded block of every run against the training step (one line per block, one colour per run): "
+           "its condition number, density and p90-sparsity fraction. The paper's claim: kappa drops 10-1000x and "
+           "sparsity emerges over training.")
 
 
-def plot_evolution(table: pd.DataFrame, out_stem: str | Path) -> list[Path]:
-    """kappa, density and p90 fraction against step, one line per block, one colour per run."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+def plot_evolution(table: pd.DataFrame, out_stem: str | Path, *, caption: str = CAPTION) -> list[Path]:
+    """kappa, density and p90 fraction against step, one line per block, one colour per run (legend below)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), constrained_layout=True)
     runs = list(dict.fromkeys(table["run"]))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, run in enumerate(runs):
@@ -31,9 +34,9 @@ def plot_evolution(table: pd.DataFrame, out_stem: str | Path) -> list[Path]:
     axes[1].set(ylabel="density (non-zero fraction)", title="density")
     axes[2].set(ylabel="median p90-sparsity / n", title="entries needed for 90% of each row's mass")
     for ax in axes:
-        ax.set_xlabel("training step")
+        ax.set_xlabel(STEP_LABEL)
+        integer_steps(ax.xaxis)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(textwrap.fill("Evolution over training of every recorded block (one line per block); paper claim: "
-                               "kappa drops 10-1000x and sparsity emerges", 140), fontsize=10)
-    return save_figure(fig, out_stem)
+    legend_below(fig, axes[:1], ncol=6)
+    fig.suptitle("Evolution of every recorded block over training", fontsize=10)
+    return save_figure(fig, out_stem, caption=caption)

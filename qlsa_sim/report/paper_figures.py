@@ -1,14 +1,14 @@
 """The Q-Newton paper's figures (arXiv:2405.00252, Fig. 2(b)-(g) and Fig. 3), drawn from our runs.
 
-Pure functions: DataFrames in, ``<stem>.png`` and ``<stem>.svg`` out (the paths are returned).
-The data are assembled by ``report/reproduce.py``; each function documents the columns it reads.
-Every axis that shows a MODELED quantity says so in its label.
+Pure functions: DataFrames in, ``<stem>.png``, ``<stem>.svg`` and ``<stem>.caption.md`` out (the paths are
+returned; ``report/figures.py``: one-line titles, the caveats (``note``) in the caption, legends outside the axes,
+integer step axes). The data are assembled by ``experiments/reproduce/``; each function documents the columns it
+reads. Every axis that shows a MODELED quantity says so in its label.
 """
 
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from qlsa_sim.core.outputs import save_figure_file  # noqa: E402
-from qlsa_sim.errors import InputError  # noqa: E402
+from qlsa_sim.errors import InputError
+from qlsa_sim.report.figures import STEP_LABEL, integer_steps, legend_below, legend_right, save_figure
 
 COLOURS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -33,18 +33,11 @@ def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
         raise InputError(f"{what}: no rows to plot")
 
 
-def _save(fig, out_stem: str | Path, title: str, note: str = "") -> list[Path]:
-    text = textwrap.fill(title, 130)
-    if note:
-        text += "\n" + textwrap.fill(note, 160)
-    fig.suptitle(text, fontsize=9)
-    out_stem = Path(out_stem)
-    out_stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [out_stem.with_name(out_stem.name + ".png"), out_stem.with_name(out_stem.name + ".svg")]
-    for p in paths:
-        save_figure_file(fig, p, dpi=110)
-    plt.close(fig)
-    return paths
+def _save(fig, out_stem: str | Path, title: str, *caption: str) -> list[Path]:
+    """One-line ``title``; the ``caption`` parts (what the figure shows beyond it, the caller's note) go to the
+    caption file beside the figure."""
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, out_stem, caption=" ".join(c.strip().rstrip(".") + "." for c in caption if c.strip()))
 
 
 def _density_axis(ax, values) -> None:
@@ -80,14 +73,14 @@ def plot_accuracy_vs_pruning(df: pd.DataFrame, out_stem: str | Path, *, referenc
     """
     _need(df, ("target_density", "achieved_density", "final_accuracy", "quantum_modeled_s_per_step"), "fig 2(b)")
     d = df.sort_values("target_density")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), constrained_layout=True)
     ax = axes[0]
     ax.plot(d["target_density"], d["final_accuracy"], "o-", label="pruned (symmetric magnitude)")
     ax.axhline(reference_accuracy, ls="--", color="k", label=f"unpruned: {reference_accuracy:.3f}")
     ax.set(xlabel="target density of the solved block (fraction of non-zeros)",
            ylabel="held-out accuracy (mean of the last evaluations)", title="accuracy vs pruning")
     _density_axis(ax, d["target_density"])
-    ax.legend(fontsize=8)
+    legend_right(ax)
     ax.grid(alpha=0.3)
     ax = axes[1]
     ax.plot(d["achieved_density"], d["quantum_modeled_s_per_step"], "s-", color=COLOURS[1], label="pruned runs")
@@ -97,9 +90,40 @@ def plot_accuracy_vs_pruning(df: pd.DataFrame, out_stem: str | Path, *, referenc
            ylabel="QLSA seconds per step [modeled, Eq. 4]", title="what pruning buys: modeled QLSA cost")
     if _log_ok(d["quantum_modeled_s_per_step"]):
         ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    legend_right(ax)
     ax.grid(alpha=0.3)
     return _save(fig, out_stem, "Fig. 2(b) analogue: accuracy vs pruning sparsity (DNN, HybridNewton)", note)
+
+
+#: Fig. 2(c)'s series: column, label, line style, marker, colour, draw order. Q-Newton's choice is a broad pale
+#: line drawn first (its points carry the QLSA-share markers); the QLSA, which it equals where every block goes to
+#: the QLSA, is a dashed line with crosses drawn on top of it.
+PER_STEP_SERIES = (
+    ("hybrid_modeled_s", "Q-Newton's choice [modeled] (marker colour: QLSA share)", "-", "", COLOURS[5], 1),
+    ("lu_modeled_s", "dense LU [modeled, Eq. 3]", "-", "s", COLOURS[0], 3),
+    ("best_classical_modeled_s", "best classical [modeled]", "-", "^", COLOURS[1], 3),
+    ("measured_classical_s", "best classical, solve MEASURED here", ":", "v", COLOURS[2], 3),
+    ("quantum_modeled_s", "QLSA [modeled, Eq. 4]", "--", "x", COLOURS[3], 4),
+    ("readout_quantum_modeled_s", "QLSA incl. readout [modeled, resources]", "-.", "d", COLOURS[4], 4),
+)
+
+
+def _per_step_panel(ax, g: pd.DataFrame, task: str):
+    """One task of Fig. 2(c); returns the QLSA-share scatter."""
+    for col, label, ls, marker, colour, z in PER_STEP_SERIES:
+        if col in g and g[col].notna().any():
+            pale = col == "hybrid_modeled_s"
+            ax.plot(g["step"], g[col], ls=ls, marker=marker or None, ms=6, mew=1.5, color=colour, label=label,
+                    lw=5 if pale else 1.4, alpha=0.35 if pale else 1.0, zorder=z)
+    sc = ax.scatter(g["step"], g["hybrid_modeled_s"], c=g["quantum_fraction"], cmap="viridis", vmin=0, vmax=1,
+                    s=45, edgecolors="k", zorder=2)
+    cols = [c for c, *_ in PER_STEP_SERIES if c in g]
+    if _log_ok(g[cols].to_numpy().ravel()):
+        ax.set_yscale("log")
+    ax.set(xlabel=STEP_LABEL, ylabel="solve seconds per step (sum over blocks)", title=task)
+    integer_steps(ax.xaxis)
+    ax.grid(alpha=0.3)
+    return sc
 
 
 def plot_per_step_cost(df: pd.DataFrame, out_stem: str | Path, *, note: str = "") -> list[Path]:
@@ -114,29 +138,14 @@ def plot_per_step_cost(df: pd.DataFrame, out_stem: str | Path, *, note: str = ""
     _need(df, ("task", "step", "quantum_modeled_s", "lu_modeled_s", "best_classical_modeled_s", "hybrid_modeled_s",
                "quantum_fraction"), "fig 2(c)")
     tasks = list(dict.fromkeys(df["task"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6.2 * len(tasks), 4.6), squeeze=False, constrained_layout=True)
-    series = [("lu_modeled_s", "dense LU [modeled, Eq. 3]", "-"),
-              ("best_classical_modeled_s", "best classical [modeled]", "-"),
-              ("measured_classical_s", "best classical, solve MEASURED here", ":"),
-              ("quantum_modeled_s", "QLSA [modeled, Eq. 4]", "-"),
-              ("readout_quantum_modeled_s", "QLSA incl. readout [modeled, resources]", "-."),
-              ("hybrid_modeled_s", "Q-Newton's choice [modeled]", "--")]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.2 * len(tasks), 5.0), squeeze=False, constrained_layout=True)
     for ax, task in zip(axes[0], tasks):
-        g = df[df["task"] == task].sort_values("step")
-        for i, (col, label, ls) in enumerate(series):
-            if col in g and g[col].notna().any():
-                ax.plot(g["step"], g[col], ls, marker="o", ms=3, color=COLOURS[i % len(COLOURS)], label=label)
-        sc = ax.scatter(g["step"], g["hybrid_modeled_s"], c=g["quantum_fraction"], cmap="coolwarm", vmin=0, vmax=1,
-                        s=40, edgecolors="k", zorder=5)
-        cols = [c for c, _, _ in series if c in g]
-        if _log_ok(g[cols].to_numpy().ravel()):
-            ax.set_yscale("log")
-        ax.set(xlabel="training step", ylabel="solve seconds per step (sum over blocks)", title=task)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    fig.colorbar(sc, ax=axes.ravel().tolist(), label="fraction of blocks the scheduler sent to the QLSA", shrink=0.8)
-    return _save(fig, out_stem, "Fig. 2(c) analogue: per-step quantum vs classical solve cost and the scheduler's "
-                 "choices (marker colour)", note)
+        sc = _per_step_panel(ax, df[df["task"] == task].sort_values("step"), task)
+    fig.colorbar(sc, ax=axes.ravel().tolist(), label="share of blocks the scheduler sent to the QLSA", shrink=0.8)
+    legend_below(fig, axes[0])
+    return _save(fig, out_stem, "Fig. 2(c) analogue: per-step quantum vs classical solve cost",
+                 "Markers on Q-Newton's line: the share of the step's blocks the scheduler sent to the QLSA "
+                 "(where it is 1, the QLSA line lies on Q-Newton's)", note)
 
 
 def plot_regularization(df: pd.DataFrame, out_stem: str | Path, *, note: str = "") -> list[Path]:
@@ -147,13 +156,13 @@ def plot_regularization(df: pd.DataFrame, out_stem: str | Path, *, note: str = "
     """
     _need(df, ("reg_eps", "final_accuracy", "kappa_median", "kappa_max", "quantum_modeled_s_per_step"), "fig 2(d)")
     d = df.sort_values("reg_eps")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), constrained_layout=True)
     axes[0].plot(d["reg_eps"], d["final_accuracy"], "o-")
     axes[0].set(ylabel="held-out accuracy (mean of the last evaluations)", title="accuracy")
     axes[1].plot(d["reg_eps"], d["kappa_median"], "o-", label="median over blocks and steps")
     axes[1].plot(d["reg_eps"], d["kappa_max"], "s--", label="max")
     axes[1].set(ylabel="kappa of the solved block H + eps I", title="condition number", yscale="log")
-    axes[1].legend(fontsize=8)
+    legend_right(axes[1])
     axes[2].plot(d["reg_eps"], d["quantum_modeled_s_per_step"], "o-", color=COLOURS[2])
     axes[2].set(ylabel="QLSA seconds per step [modeled, Eq. 4]", title="modeled QLSA cost")
     if _log_ok(d["quantum_modeled_s_per_step"]):
@@ -173,14 +182,15 @@ def plot_convergence(df: pd.DataFrame, out_stem: str | Path, *, targets: dict | 
     as a dotted line.
     """
     _need(df, ("task", "label", "step", "seconds", "test_loss", "test_accuracy"), "fig 2(e)")
-    tasks = list(dict.fromkeys(df["task"]))
-    fig, axes = plt.subplots(len(tasks), 2, figsize=(12, 3.8 * len(tasks)), squeeze=False, constrained_layout=True)
+    tasks, labels = list(dict.fromkeys(df["task"])), list(dict.fromkeys(df["label"]))
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(12, 3.8 * len(tasks) + 0.6), squeeze=False,
+                             constrained_layout=True)
     for row, task in zip(axes, tasks):
         g = df[df["task"] == task]
         metric, value = (targets or {}).get(task, ("test_loss", None))
-        for i, (label, h) in enumerate(g.groupby("label", sort=False)):
+        for label, h in g.groupby("label", sort=False):
             h = h.sort_values("step")
-            kw = {"color": COLOURS[i % len(COLOURS)], "label": label, "lw": 1.4}
+            kw = {"color": COLOURS[labels.index(label) % len(COLOURS)], "label": label, "lw": 1.4}
             row[0].plot(h["step"], h[metric], **kw)
             t = h[h["seconds"] > 0]  # the log axis drops the start (0 s)
             row[1].plot(t["seconds"], t[metric], **kw)
@@ -189,9 +199,10 @@ def plot_convergence(df: pd.DataFrame, out_stem: str | Path, *, targets: dict | 
                 ax.axhline(value, ls=":", color="k", label="target")
             ax.set_ylabel(f"held-out {metric.replace('test_', '')}")
             ax.grid(alpha=0.3)
-        row[0].set(xlabel="training step", title=f"{task}: per step")
+        row[0].set(xlabel=STEP_LABEL, title=f"{task}: per step")
+        integer_steps(row[0].xaxis)
         row[1].set(xlabel="cumulative seconds (measured + modeled)", xscale="log", title=f"{task}: per second")
-        row[0].legend(fontsize=7)
+    legend_below(fig, axes.ravel(), ncol=6)
     return _save(fig, out_stem, "Fig. 2(e) analogue: Newton vs SGD convergence", note)
 
 
@@ -205,7 +216,7 @@ def plot_quantum_vs_kappa(curves: pd.DataFrame, out_stem: str | Path, *, n: int,
     """
     _need(curves, ("panel", "kind", "label", "kappa", "seconds"), "fig 2(f)")
     panels = list(dict.fromkeys(curves["panel"]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(8.6 * len(panels), 4.6), squeeze=False, constrained_layout=True)
     for ax, panel in zip(axes[0], panels):
         g = curves[curves["panel"] == panel]
         qi = ci = 0
@@ -226,9 +237,9 @@ def plot_quantum_vs_kappa(curves: pd.DataFrame, out_stem: str | Path, *, n: int,
         ax.set(xscale="log", yscale="log", xlabel="condition number kappa", ylabel="seconds per solve [modeled]",
                title=f"{panel}, n = {n}")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, out_stem, "Fig. 2(f) analogue: QLSA runtime vs kappa at several densities against the classical "
-                 f"solvers (n = {n}; all MODELED)", note)
+        legend_right(ax)
+    return _save(fig, out_stem, f"Fig. 2(f) analogue: QLSA runtime vs kappa against the classical solvers (n = {n})",
+                 "All MODELED: QLSA runtime at several densities (solid) against the classical solvers (dashed)", note)
 
 
 def plot_pruning_strategies(train: pd.DataFrame, direction: pd.DataFrame, out_stem: str | Path, *,
@@ -242,7 +253,7 @@ def plot_pruning_strategies(train: pd.DataFrame, direction: pd.DataFrame, out_st
     """
     _need(train, ("strategy", "target_density", "final_accuracy"), "fig 2(g) training")
     _need(direction, ("strategy", "target_density", "error"), "fig 2(g) direction error")
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 4.4), constrained_layout=True)
     def style(s: str, i: int):
         return STRATEGY_STYLE.get(s, (COLOURS[(i + 4) % len(COLOURS)], "d", "-"))
 
@@ -254,7 +265,7 @@ def plot_pruning_strategies(train: pd.DataFrame, direction: pd.DataFrame, out_st
     axes[0].set(xlabel="target density", ylabel="held-out accuracy (mean of the last evaluations)",
                 title="training with each pruning strategy")
     _density_axis(axes[0], train["target_density"])
-    axes[0].legend(fontsize=8)
+    legend_right(axes[0])
     agg = direction.groupby(["strategy", "target_density"], sort=False)["error"].median().reset_index()
     strategies = list(dict.fromkeys(direction["strategy"]))
     for i, s in enumerate(strategies):
@@ -266,11 +277,12 @@ def plot_pruning_strategies(train: pd.DataFrame, direction: pd.DataFrame, out_st
     _density_axis(axes[1], direction["target_density"])
     if _log_ok(agg["error"]):
         axes[1].set_yscale("log")
-    axes[1].legend(fontsize=8)
+    legend_right(axes[1])
     for ax in axes:
         ax.grid(alpha=0.3)
-    return _save(fig, out_stem, "Fig. 2(g) analogue: pruning strategies, trained (left) and by Newton-direction "
-                 "error on trace blocks (right); rowwise-topk (the seed code's) gives non-symmetric blocks", note)
+    return _save(fig, out_stem, "Fig. 2(g) analogue: pruning strategies vs accuracy and Newton-direction error",
+                 "Left: training with each pruning strategy; right: Newton-direction error on trace blocks; "
+                 "rowwise-topk (the seed code's) gives non-symmetric blocks", note)
 
 
 def plot_p_sparsity(df: pd.DataFrame, out_stem: str | Path, *, note: str = "") -> list[Path]:
@@ -283,7 +295,7 @@ def plot_p_sparsity(df: pd.DataFrame, out_stem: str | Path, *, note: str = "") -
     _need(df, ("task", "step", "p", "fraction"), "fig 3")
     tasks = list(dict.fromkeys(df["task"]))
     ps = sorted(df["p"].unique())
-    fig, axes = plt.subplots(len(tasks), len(ps), figsize=(4.4 * len(ps), 3.4 * len(tasks)), squeeze=False,
+    fig, axes = plt.subplots(len(tasks), len(ps), figsize=(6.4 * len(ps), 3.4 * len(tasks)), squeeze=False,
                              constrained_layout=True)
     bins = np.linspace(0, 1, 41)
     for r, task in enumerate(tasks):
@@ -294,7 +306,8 @@ def plot_p_sparsity(df: pd.DataFrame, out_stem: str | Path, *, note: str = "") -
                 ax.hist(h["fraction"], bins=bins, alpha=0.55, color=COLOURS[i % len(COLOURS)],
                         label=f"step {int(step)} (median {h['fraction'].median():.3f})", density=True)
             ax.set(xlabel=f"p{p:g}-sparsity / n", ylabel="density of rows", title=f"{task}: p = {p:g}%")
-            ax.legend(fontsize=7)
+            legend_right(ax)
             ax.grid(alpha=0.3)
-    return _save(fig, out_stem, "Fig. 3 analogue: p%-sparsity distributions of the Hessian blocks at two training "
-                 "steps (smaller = sparser)", note)
+    return _save(fig, out_stem, "Fig. 3 analogue: p%-sparsity of the Hessian blocks at two training steps",
+                 "p%-sparsity: the entries needed for p% of a row's absolute sum, divided by n (smaller = sparser)",
+                 note)

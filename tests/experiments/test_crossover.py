@@ -1,6 +1,6 @@
 """The crossover map of a resource-model replay draws each block at the condition number its QLSA cost
 follows (kappa_eff of its sparse-access encoding), so a marker sits on the side of the break-even line
-that the block's own decision says."""
+that the block's own decision says; it maps every block size of the trace."""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ import pytest
 from qlsa_sim.cost.models import effective_kappa, encoded_matrix, seconds_fn
 from qlsa_sim.cost.profile import load_profile
 from qlsa_sim.experiments import replay_outputs
-from qlsa_sim.experiments.crossover import break_even_kappa, crossover_grids
+from qlsa_sim.experiments.crossover import break_even_kappa, crossover_grids, ratio_grid
 from qlsa_sim.linalg.features import FeatureConfig, prepare_block
 from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
 from qlsa_sim.schedule.pipeline import SchedulePolicy
@@ -32,9 +32,10 @@ def test_resource_map_draws_blocks_at_kappa_eff(tmp_path, monkeypatch):
     drawn = {}
     real = replay_outputs.plot_crossover
 
-    def spy(grids, kappas, dens, n, points, out_stem, **kw):
-        drawn.update(points=points.copy(), label=kw["kappa_label"], grids=dict(grids))
-        return real(grids, kappas, dens, n, points, out_stem, **kw)
+    def spy(maps, kappas, dens, points, out_stem, **kw):
+        drawn.update(points=points.copy(), label=kw["kappa_label"], sizes=[n for n, _ in maps],
+                     grids=dict(maps[-1][1]))
+        return real(maps, kappas, dens, points, out_stem, **kw)
 
     monkeypatch.setattr(replay_outputs, "plot_crossover", spy)
     from dataclasses import replace
@@ -48,6 +49,7 @@ def test_resource_map_draws_blocks_at_kappa_eff(tmp_path, monkeypatch):
     assert drawn["label"].startswith("kappa_eff") and (pts["kappa"] >= dec["kappa"] * (1 - 1e-12)).all()
     assert (pts["kappa"] > 1.5 * dec["kappa"]).any()  # the encoding's alpha matters on these blocks
     assert set(drawn["grids"]) >= {"cholesky", "lu", "best classical"}
+    assert drawn["sizes"] == sorted(set(dec["n"])) and len(drawn["sizes"]) > 1  # every block size, not the largest
     # at the drawn kappa_eff the grid's QLSA time is close to the block's own modeled time (the rest: the grid's
     # s = d n against the block's max nonzeros per row); at kappa itself it would be 10-100x too cheap
     quantum = seconds_fn(profile.quantum_model("resources"))
@@ -56,6 +58,8 @@ def test_resource_map_draws_blocks_at_kappa_eff(tmp_path, monkeypatch):
         at_kappa = quantum(int(r["n"]), float(r["kappa"]), float(r["density"])) / r["quantum_modeled_s"]
         assert 0.4 < at_eff <= 1.0 and at_kappa < 0.1
     assert (tmp_path / "crossover.png").stat().st_size > 0
+    caption = (tmp_path / "crossover.caption.md").read_text()
+    assert "Blue: the QLSA is cheaper; red: the classical solver is cheaper" in caption and "kappa_eff" in caption
 
 
 def test_grids_against_the_cost_models_point_by_point():
@@ -66,6 +70,15 @@ def test_grids_against_the_cost_models_point_by_point():
     (label, g), = grids
     assert label == "lu" and g.shape == (5, 5)
     assert g[2, 3] == pytest.approx(np.log10(quantum(512, kappas[3], dens[2]) / lu(512, kappas[3], dens[2])))
+    calls = []
+
+    def counted(n, k, d):
+        calls.append((n, k, d))
+        return quantum(n, k, d)
+
+    both, _, _ = crossover_grids(counted, [("lu", lu), ("lu again", lu)], 512, resolution=5)
+    assert len(calls) == 25  # the QLSA's seconds once per grid point, shared by every rival
+    np.testing.assert_array_equal(both[1][1], ratio_grid(quantum, lu, 512, kappas, dens))
     # break-even kappa: the QLSA is cheaper below it, not above (on its grid of 321 points per 16 decades)
     be = break_even_kappa(lambda n, k, d: 1e-3 * k, lambda n, k, d: 1.0, 100, 0.5)
     assert 1e3 <= be <= 1e3 * 10 ** (16 / 320)
@@ -75,9 +88,9 @@ def test_blocks_are_drawn_at_the_kappa_eff_of_their_chosen_encoding(tmp_path, mo
     drawn = {}
     real = replay_outputs.plot_crossover
 
-    def spy(grids, kappas, dens, n, points, out_stem, **kw):
+    def spy(maps, kappas, dens, points, out_stem, **kw):
         drawn.update(points=points.copy())
-        return real(grids, kappas, dens, n, points, out_stem, **kw)
+        return real(maps, kappas, dens, points, out_stem, **kw)
 
     monkeypatch.setattr(replay_outputs, "plot_crossover", spy)
     profile = load_profile(ROOT / "calibration" / "example-2core.json")

@@ -95,6 +95,8 @@ def test_every_figure_is_written_and_non_trivial(smoke):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
         text = svg.read_text()
         assert "<svg" in text and svg.stat().st_size > 20_000 and text.count("<path") > 20
+        caption = (outs.out_dir / f"{name}.caption.md").read_text().strip()  # the caveats the one-line title omits
+        assert caption and caption in outs.report_md.read_text()
     # the data behind the figures
     f2b = pd.read_csv(outs.data["fig2b"])
     assert list(f2b["target_density"]) == [0.3, 0.1]

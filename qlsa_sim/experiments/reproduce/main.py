@@ -11,7 +11,8 @@ its Fig. 2(b)-(g) and Fig. 3, and writes under ``out_dir`` (default ``analysis/r
   hybrid run's), solve seconds only, all MODELED, plus the measured classical solves.
 * ``fig2b_accuracy_vs_pruning``, ``fig2c_per_step_cost``, ``fig2d_regularization``,
   ``fig2e_convergence``, ``fig2f_quantum_runtime_vs_kappa``, ``fig2g_pruning_strategies``,
-  ``fig3_p_sparsity`` (each ``.png`` + ``.svg``; ``report/paper_figures.py``) with their data as CSV;
+  ``fig3_p_sparsity`` (each ``.png`` + ``.svg`` + ``.caption.md``; ``report/paper_figures.py``) with their data
+  as CSV; ``report.md`` shows each with its caption;
 * ``claims.csv`` and ``report.md``: each claim of the paper beside our measurement and a verdict
   (holds / partly / does not hold) by a rule stated in the report (``claims.py``).
 
@@ -90,7 +91,7 @@ Runs = dict[str, dict[str, list[RunResult]]]
 
 @dataclass
 class Artifacts:
-    """What a reproduction has written so far: figures (PNG + SVG paths) and figure data (CSV)."""
+    """What a reproduction has written so far: figures (PNG, SVG and caption paths) and figure data (CSV)."""
 
     out: Path
     figures: dict[str, tuple[Path, ...]] = field(default_factory=dict)

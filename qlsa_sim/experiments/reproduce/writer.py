@@ -12,6 +12,7 @@ from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.experiments.replay_outputs import quantum_description
 from qlsa_sim.experiments.reproduce.claims import Claim
 from qlsa_sim.experiments.reproduce.settings import FIGURES, ReproduceConfig
+from qlsa_sim.report.figures import read_caption
 
 CAPTIONS = {
     "fig2b_accuracy_vs_pruning": "Fig. 2(b): held-out accuracy vs pruning density (left); modeled QLSA cost vs "
@@ -95,14 +96,16 @@ def _table_body(p: Path) -> str:
 
 
 def figure_lines(figures: Mapping[str, Sequence[Path]], report_dir: Path) -> list[str]:
-    """Every figure written, with its caption, linked relative to the report."""
+    """Every figure written, with its heading, linked relative to the report, and its caption (the caveats the
+    figure's title leaves out, ``<stem>.caption.md``)."""
     lines = ["## Figures", ""]
     for name in FIGURES:
         paths = figures.get(name)
         if paths:
             png = Path(next(p for p in paths if str(p).endswith(".png")))
             rel = png.relative_to(report_dir).as_posix() if png.is_relative_to(report_dir) else str(png)
-            lines += [f"### {CAPTIONS[name]}", "", f"![{name}]({rel})", ""]
+            caption = read_caption(paths)
+            lines += [f"### {CAPTIONS[name]}", "", f"![{name}]({rel})", ""] + ([caption, ""] if caption else [])
     return lines
 
 
