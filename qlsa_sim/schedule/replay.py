@@ -57,8 +57,8 @@ def measure_direct_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool, 
 def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayConfig) -> dict:
     """The decision row of one block (plus the trace's loss and storage, and the measured solve if asked)."""
     with pinned_threads(config.threads, torch_too=False):
-        sb = decide_block(snap.matrix, config.policy, profile, run=snap.row.get("run", ""), step=snap.step,
-                          block=snap.block, id=snap.id, factor=snap.factor, scale=float(snap.row.get("scale", 1.0)),
+        sb = decide_block(snap.dense, config.policy, profile, run=snap.row.get("run", ""), step=snap.step,
+                          block=snap.block, id=snap.id, factor=snap.factor, scale=snap.scale,
                           name=f"{snap.row.get('file')} block {snap.block!r}")
     row = {**sb.decision.to_row(), "loss": snap.loss, "storage": snap.row.get("storage", "dense")}
     if config.measure_classical:
