@@ -31,12 +31,13 @@ from functools import cached_property
 import numpy as np
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.linalg.conditioning import STRATEGIES, prune, regularize
 from qlsa_sim.linalg.factor import DENSITY_SAMPLES, FactorSummary, factor_sparsity, summarize_factor
-from qlsa_sim.linalg.sparsity import nnz_per_row as _nnz_per_row
-from qlsa_sim.linalg.spectrum import check_symmetric, kappa_exact, kappa_from_factor, kappa_lanczos, kappa_singular
+
+# conditioning, spectrum and sparsity (scipy: 0.2 s to import) are imported where they are used, so the cost models
+# (which need only MatrixFeatures) and ``qlsa-sim estimate`` load without scipy
 
 KAPPA_METHODS = ("auto", "exact", "lanczos")
+PRUNE_STRATEGIES = ("symmetric-magnitude", "rowwise-topk", "random", "global")  # linalg/conditioning.STRATEGIES
 FACTOR_FEATURES = ("auto", "dense")
 
 
@@ -64,8 +65,8 @@ class FeatureConfig:
             raise InputError(f"density tolerance must be in [0, 1), got {self.density_tol}")
         if self.prune_density is not None and not 0 < self.prune_density <= 1:
             raise InputError(f"prune density must be in (0, 1], got {self.prune_density}")
-        if self.prune_strategy not in STRATEGIES:
-            raise UnknownNameError("pruning strategy", self.prune_strategy, STRATEGIES)
+        if self.prune_strategy not in PRUNE_STRATEGIES:
+            raise UnknownNameError("pruning strategy", self.prune_strategy, PRUNE_STRATEGIES)
         if self.factor_features not in FACTOR_FEATURES:
             raise UnknownNameError("factor features", self.factor_features, FACTOR_FEATURES)
         if not (isinstance(self.density_samples, int) and self.density_samples >= 1):
@@ -160,6 +161,8 @@ class PreparedBlock:
         reader rebuilds it (``traces/store.py``), so the dense and factor paths solve the same matrix."""
         if self.dense is not None:
             return self.dense
+        from qlsa_sim.linalg.conditioning import regularize
+
         H = self.scale * (self.factor @ self.factor.T)
         return regularize(np.asarray(H, dtype=np.float64), self.features.reg_eps)[0]
 
@@ -199,6 +202,10 @@ def prepare(H: np.ndarray | None, config: FeatureConfig = FeatureConfig(), *, na
 def _dense_features(H: np.ndarray, config: FeatureConfig, name: str, factor: np.ndarray | None,
                     factor_scale: float, t0: float) -> tuple[np.ndarray, MatrixFeatures]:
     """``prune(H + eps I)`` and its features, every one counted or computed on the dense matrix."""
+    from qlsa_sim.linalg.conditioning import prune, regularize
+    from qlsa_sim.linalg.sparsity import nnz_per_row as _nnz_per_row
+    from qlsa_sim.linalg.spectrum import check_symmetric, kappa_exact, kappa_from_factor, kappa_lanczos, kappa_singular
+
     H = np.asarray(H, dtype=np.float64)
     check_symmetric(H, name=name)
     A, eps_abs = regularize(H, config.reg_eps, relative=config.reg_relative)
@@ -244,13 +251,13 @@ def _dense_features(H: np.ndarray, config: FeatureConfig, name: str, factor: np.
 def _factor_features(M: np.ndarray, scale: float, config: FeatureConfig, name: str, t0: float
                      ) -> tuple[MatrixFeatures, FactorSummary]:
     """Features of ``scale M M^T + eps I`` from the factor alone (module docstring; ``linalg/factor.py``)."""
+    from qlsa_sim.linalg.spectrum import gram_lambda_max, kappa_from_factor
+
     if not (math.isfinite(scale) and scale > 0):
         raise InputError(f"{name}: factor scale must be finite and > 0, got {scale}")
     s = summarize_factor(M, name=name)
     G = s.gram
     if config.reg_relative:
-        from qlsa_sim.linalg.spectrum import gram_lambda_max
-
         eps = float(config.reg_eps * scale * gram_lambda_max(G).theta_max)
         if not eps > 0:
             raise InputError(f"{name}: relative regularization needs lambda_max > 0 (the factor is zero)")

@@ -136,3 +136,10 @@ def test_chunked_products_and_woodbury_reuse(rng, monkeypatch):
     np.testing.assert_allclose(woodbury_solve(M, g, 0.1, scale=0.25), ref, rtol=1e-9)
     np.testing.assert_allclose(woodbury_solve(M, g, 0.1, scale=0.25, gram=s.gram), ref, rtol=1e-9)
     np.testing.assert_allclose(factor_apply(M, ref, 0.1, scale=0.25), g, rtol=1e-9)
+
+
+def test_prune_strategy_names_agree():
+    from qlsa_sim.linalg.conditioning import STRATEGIES
+    from qlsa_sim.linalg.features import PRUNE_STRATEGIES
+
+    assert PRUNE_STRATEGIES == STRATEGIES
