@@ -30,13 +30,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Logging of a command with the verbosity options (``commands/options.add_quiet``; ``core/logs.py``): the log
+    file is ``--log-file``, else ``qlsa-sim.log`` beside an explicit ``--out`` (in it if it is a folder), else the
+    one the command opens beside its outputs."""
+    import logging
+    from pathlib import Path
+
+    from qlsa_sim.core.logs import log_beside, setup_logging
+
+    verbosity = -1 if getattr(args, "quiet", False) else int(getattr(args, "verbose", 0) or 0)
+    setup_logging(verbosity, getattr(args, "log_file", None))
+    if verbosity > 1:
+        logging.basicConfig(level=logging.DEBUG)  # -vv: other libraries' messages too
+    out = getattr(args, "out", None)
+    if out and hasattr(args, "verbose") and not getattr(args, "log_file", None):
+        out = Path(out)
+        log_beside(out.parent, f"{out.stem}.log") if out.suffix else log_beside(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from qlsa_sim.core.threads import default_single_thread_env
 
     default_single_thread_env()
     args = build_parser().parse_args(list(argv) if argv is not None else None)
+    from qlsa_sim.core.logs import close_logging
     from qlsa_sim.errors import QlsaSimError
 
+    _setup_logging(args)
     try:
         return int(_command(args.command).run(args) or 0)
     except QlsaSimError as e:
@@ -46,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qlsa-sim {args.command}: interrupted; everything already written is kept (continue recordings and "
               "runs with --resume)", file=sys.stderr)
         return 130
+    finally:
+        close_logging()
 
 
 if __name__ == "__main__":

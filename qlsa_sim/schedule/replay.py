@@ -13,6 +13,7 @@ The trace is read through fsspec, so it may be a local path or a URL (``file://`
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from qlsa_sim.linalg.solvers import cholesky_solve, lu_solve
 from qlsa_sim.schedule.pipeline import SchedulePolicy, decide_block
 from qlsa_sim.traces.store import (Snapshot, TraceMeta, is_local_fs, iter_snapshot_file, read_manifest, snapshot_id,
                                    update_row_fields)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,16 @@ def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayC
                           block=snap.block, id=snap.id, factor=snap.factor, scale=snap.scale,
                           name=f"{snap.row.get('file')} block {snap.block!r}")
     row = {**sb.decision.to_row(), "loss": snap.loss, "storage": snap.row.get("storage", "dense")}
+    f = sb.decision.features
+    log.debug("%s: n=%d kappa=%.4g density=%.4g (%s) -> %s; scheduling %.2f s", snap.id, f.n, f.kappa, f.density,
+              f.density_method, sb.decision.chosen.solver, sb.decision.scheduling_measured_s)
     if config.measure_classical:
+        if not sb.prepared.matrix_built:
+            log.debug("%s: building the dense n = %d matrix for the measured solve", snap.id, f.n)
+        A = sb.matrix
+        log.debug("%s: measuring a dense %s solve", snap.id, "Cholesky" if f.positive_definite else "LU")
         row["measured_solver"], row["solve_measured_s"] = measure_direct_solve(
-            sb.matrix, snap.gradient, sb.decision.features.positive_definite, config.threads)
+            A, snap.gradient, f.positive_definite, config.threads)
     return row
 
 

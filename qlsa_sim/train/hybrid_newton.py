@@ -71,8 +71,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
+from qlsa_sim.core.logs import Progress
 from qlsa_sim.core.names import CircuitEncoding, Emulation, Mode, QuantumModel, Solver, TraceDtype, parse
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.profile import CalibrationProfile
@@ -464,20 +464,21 @@ class HybridNewton(torch.optim.Optimizer):
         covered = {k: torch.zeros(v.shape, dtype=torch.bool) for k, v in grads.items()}
         rows, stored_blocks = [], []
         secs = {"scheduling": 0.0, "solve": 0.0, "unbilled": 0.0}
-        for i in tqdm(range(len(self.blocks)), desc=f"step {step}", unit="block", leave=False,
-                      disable=not self.progress):
-            block, data = self.blocks[i], datas[i]
-            datas[i] = None  # free each block once solved (the trace keeps its own reference)
-            stop = block.full_size if block.stop is None else block.stop
-            g = flat_block(grads, block)[block.start:stop].detach().numpy().astype(np.float64, copy=False)
-            row, x, stored = self._solve_block(step, block, data, g)
-            _scatter(dirs, covered, block, torch.from_numpy(-np.asarray(x, dtype=np.float64)))
-            rows.append(row)
-            if traced:
-                stored_blocks.append(stored)
-            secs["scheduling"] += row["scheduling_measured_s"]
-            secs["solve"] += 0.0 if row["chosen_is_quantum"] else row["solve_measured_s"]
-            secs["unbilled"] += row["unbilled_measured_s"]
+        with Progress(len(self.blocks), f"step {step}", unit="block", enabled=self.progress) as bar:
+            for i in range(len(self.blocks)):
+                block, data = self.blocks[i], datas[i]
+                datas[i] = None  # free each block once solved (the trace keeps its own reference)
+                stop = block.full_size if block.stop is None else block.stop
+                g = flat_block(grads, block)[block.start:stop].detach().numpy().astype(np.float64, copy=False)
+                row, x, stored = self._solve_block(step, block, data, g)
+                _scatter(dirs, covered, block, torch.from_numpy(-np.asarray(x, dtype=np.float64)))
+                rows.append(row)
+                if traced:
+                    stored_blocks.append(stored)
+                secs["scheduling"] += row["scheduling_measured_s"]
+                secs["solve"] += 0.0 if row["chosen_is_quantum"] else row["solve_measured_s"]
+                secs["unbilled"] += row["unbilled_measured_s"]
+                bar.update(1, note=f"{block.name}: {row['chosen']}")
         if self.config.uncovered_scale > 0:
             for k in dirs:
                 dirs[k] = torch.where(covered[k], dirs[k], -self.config.uncovered_scale * grads[k])
