@@ -31,7 +31,8 @@ from functools import cached_property
 import numpy as np
 
 from qlsa_sim.errors import InputError, UnknownNameError
-from qlsa_sim.linalg.factor import DENSITY_SAMPLES, FactorSummary, factor_sparsity, summarize_factor
+from qlsa_sim.linalg.factor import (DENSITY_SAMPLES, FactorSummary, dense_from_factor, factor_sparsity, mirror_lower,
+                                   summarize_factor)
 
 # conditioning, spectrum and sparsity (scipy: 0.2 s to import) are imported where they are used, so the cost models
 # (which need only MatrixFeatures) and ``qlsa-sim estimate`` load without scipy
@@ -157,14 +158,24 @@ class PreparedBlock:
 
     @cached_property
     def matrix(self) -> np.ndarray:
-        """``A`` (float64, n x n); for a factored block ``scale * M M^T`` in M's dtype plus eps I, as a trace
-        reader rebuilds it (``traces/store.py``), so the dense and factor paths solve the same matrix."""
+        """``A`` (float64, n x n); for a block whose features came from its factor, ``scale * M M^T + eps I`` built
+        now (``linalg/factor.dense_from_factor``; equal to the dense path's matrix up to rounding)."""
         if self.dense is not None:
             return self.dense
-        from qlsa_sim.linalg.conditioning import regularize
+        lower = self.__dict__.pop("_lower", None)
+        if lower is not None:
+            return mirror_lower(lower)
+        return dense_from_factor(self.factor, self.scale, self.features.reg_eps)
 
-        H = self.scale * (self.factor @ self.factor.T)
-        return regularize(np.asarray(H, dtype=np.float64), self.features.reg_eps)[0]
+    def lower_matrix(self) -> np.ndarray:
+        """``A`` with (at least) its lower triangle right: what a Cholesky solve reads. For a block whose features came
+        from its factor and whose :attr:`matrix` is not built, the upper triangle is left zero (saves the mirror);
+        :attr:`matrix` completes the same array later if asked."""
+        if self.matrix_built:
+            return self.matrix
+        if "_lower" not in self.__dict__:
+            self.__dict__["_lower"] = dense_from_factor(self.factor, self.scale, self.features.reg_eps, mirror=False)
+        return self.__dict__["_lower"]
 
 
 def uses_factor_path(n: int, config: FeatureConfig, factor: np.ndarray | None) -> bool:

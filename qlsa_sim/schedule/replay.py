@@ -58,7 +58,9 @@ def measure_direct_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool, 
 
 
 def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayConfig) -> dict:
-    """The decision row of one block (plus the trace's loss and storage, and the measured solve if asked)."""
+    """The decision row of one block (plus the trace's loss and storage, and the measured solve if asked: its solver,
+    its MEASURED seconds, and ``matrix_build_measured_s``, the seconds of building the dense matrix it needs when the
+    features came from a factor)."""
     with pinned_threads(config.threads, torch_too=False):
         sb = decide_block(snap.dense, config.policy, profile, run=snap.row.get("run", ""), step=snap.step,
                           block=snap.block, id=snap.id, factor=snap.factor, scale=snap.scale,
@@ -70,7 +72,10 @@ def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayC
     if config.measure_classical:
         if not sb.prepared.matrix_built:
             log.debug("%s: building the dense n = %d matrix for the measured solve", snap.id, f.n)
-        A = sb.matrix
+        tb = time.perf_counter()
+        with pinned_threads(config.threads, torch_too=False):  # Cholesky reads the lower triangle only
+            A = sb.prepared.lower_matrix() if f.positive_definite else sb.matrix
+        row["matrix_build_measured_s"] = time.perf_counter() - tb  # 0 unless built here (from a factor)
         log.debug("%s: measuring a dense %s solve", snap.id, "Cholesky" if f.positive_definite else "LU")
         row["measured_solver"], row["solve_measured_s"] = measure_direct_solve(
             A, snap.gradient, f.positive_definite, config.threads)

@@ -12,7 +12,7 @@ import pytest
 
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg import factor as factor_mod
-from qlsa_sim.linalg.factor import factor_matvec, factor_rmatvec, factor_sparsity, hoeffding_halfwidth, summarize_factor
+from qlsa_sim.linalg.factor import dense_from_factor, factor_matvec, mirror_lower, factor_rmatvec, factor_sparsity, hoeffding_halfwidth, summarize_factor
 from qlsa_sim.linalg.features import FeatureConfig, prepare, uses_factor_path
 from qlsa_sim.linalg.solvers import factor_apply, woodbury_solve
 from qlsa_sim.linalg.sparsity import nnz_per_row
@@ -55,9 +55,10 @@ def test_factor_path_equals_dense_path(rng, scale):
     assert abs(f.density - rows.sum() / A.size) <= f.density_error
     assert f.max_nnz_per_row_lower <= rows.max() <= f.max_nnz_per_row
     assert 0 < f.gram_seconds <= f.seconds
-    # the matrix, when asked for, is the dense path's (bitwise: the same rebuild as a trace reader's)
+    # the matrix, when asked for, is the dense path's (up to rounding), exactly symmetric
     H = scale * (M @ M.T)
-    np.testing.assert_array_equal(p.matrix, prepare(H, cfg).matrix)
+    np.testing.assert_allclose(p.matrix, prepare(H, cfg).matrix, rtol=1e-13, atol=1e-15 * np.abs(H).max())
+    assert np.array_equal(p.matrix, p.matrix.T) and p.matrix_built
 
 
 def test_density_is_exact_when_every_pair_of_rows_overlaps(rng):
@@ -136,6 +137,25 @@ def test_chunked_products_and_woodbury_reuse(rng, monkeypatch):
     np.testing.assert_allclose(woodbury_solve(M, g, 0.1, scale=0.25), ref, rtol=1e-9)
     np.testing.assert_allclose(woodbury_solve(M, g, 0.1, scale=0.25, gram=s.gram), ref, rtol=1e-9)
     np.testing.assert_allclose(factor_apply(M, ref, 0.1, scale=0.25), g, rtol=1e-9)
+    np.testing.assert_allclose(dense_from_factor(M, 0.25, 0.1, rows=16), A, atol=1e-6 * np.abs(A).max())  # float32
+    np.testing.assert_allclose(dense_from_factor(M64, 0.25, 0.1, rows=16), A, rtol=1e-13)
+    L = dense_from_factor(M64, 0.25, 0.1, rows=16, mirror=False)                              # for Cholesky
+    np.testing.assert_allclose(np.tril(L), np.tril(A), rtol=1e-13)
+    assert np.triu(L, 16).any() == False  # noqa: E712 - above the diagonal blocks: left zero
+    np.testing.assert_allclose(mirror_lower(L), A, rtol=1e-13)
+
+
+def test_lower_matrix_then_full_matrix(rng):
+    from qlsa_sim.linalg.solvers import cholesky_solve
+
+    M = rng.standard_normal((60, 8))
+    p = prepare(None, FeatureConfig(reg_eps=EPS, **SMALL), factor=M)
+    L = p.lower_matrix()
+    g = rng.standard_normal(60)
+    A = M @ M.T + EPS * np.eye(60)
+    np.testing.assert_allclose(cholesky_solve(L, g), np.linalg.solve(A, g), rtol=1e-7)
+    assert not p.matrix_built and p.matrix is L and np.array_equal(L, L.T)   # completed in place when asked for
+    np.testing.assert_allclose(L, A, rtol=1e-13)
 
 
 def test_prune_strategy_names_agree():
