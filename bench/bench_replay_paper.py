@@ -51,7 +51,7 @@ def replay_once(trace: Path, measure: bool) -> None:
     snaps = df["step"].nunique()
     feats = float(df["features_measured_s"].sum())
     solve = float(df["solve_measured_s"].sum()) if measure else 0.0
-    build = float(df["matrix_build_measured_s"].sum()) if measure else 0.0
+    build = float(df["matrix_build_measured_s"].sum()) if measure and "matrix_build_measured_s" in df else 0.0
     work = feats + solve
     label = "measured solves" if measure else "--no-measure"
     print(f"[{label:15s}] {snaps} snapshots: wall {wall:.1f} s = {wall / snaps:.2f} s a snapshot; features {feats:.2f} s"
