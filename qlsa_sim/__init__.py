@@ -16,7 +16,7 @@ Public API (imported on first use, so ``import qlsa_sim`` stays light):
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -28,13 +28,7 @@ _LAZY = {
     "default_profile": "qlsa_sim.cost.defaults",
 }
 
-__all__ = ["__version__", *_LAZY]
-
-if TYPE_CHECKING:  # pragma: no cover
-    from qlsa_sim.api import QLSAEstimate, estimate
-    from qlsa_sim.cost.defaults import default_profile
-    from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig
-
+__all__ = ["HybridNewton", "HybridNewtonConfig", "QLSAEstimate", "__version__", "default_profile", "estimate"]
 
 def __getattr__(name: str) -> Any:
     """Import the public names on first access (numpy, torch, qualtran load only then)."""

@@ -60,3 +60,16 @@ def die_then_replay(task, marker_dir, victim, **kw):
         marker.touch()
         os._exit(1)
     return replay_file(task, **kw)
+
+
+def hammer_cache(arg):
+    """Writes and reads one disk-cache entry many times (the concurrent-writers test); returns the misses seen."""
+    from qlsa_sim.core.cache import DiskCache
+
+    root, rounds = arg
+    os.environ["QLSA_SIM_CACHE_DIR"] = root
+    cache, key, misses = DiskCache("hammer"), {"k": 1}, 0
+    for i in range(rounds):
+        cache.put(key, {"value": list(range(200))})
+        misses += cache.get(key) is None
+    return misses

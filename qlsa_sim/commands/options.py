@@ -47,7 +47,14 @@ def names_list(text: str) -> tuple[str, ...]:
 
 
 def add_quiet(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    """The verbosity options of a long command (``core/logs.py``; the CLI sets logging up from them):
+    ``-q/--quiet`` (warnings only, no progress bars; ``args.quiet``), ``-v/--verbose`` (debug messages; twice: also
+    other libraries'), ``--log-file`` (default: ``qlsa-sim.log`` beside the command's outputs)."""
+    g = p.add_argument_group("messages")
+    g.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no progress bars")
+    g.add_argument("-v", "--verbose", action="count", default=0, help="debug messages too (-vv: other libraries' too)")
+    g.add_argument("--log-file", metavar="PATH",
+                   help="write every message, with times, to PATH (default: qlsa-sim.log beside the outputs)")
 
 
 def add_task_options(p: argparse.ArgumentParser) -> None:

@@ -24,9 +24,9 @@ Failure semantics (the same in every executor):
 from __future__ import annotations
 
 import importlib.util
+import logging
 import multiprocessing
 import os
-import sys
 import traceback as tb_mod
 import uuid
 from collections import deque
@@ -36,9 +36,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from qlsa_sim.core.logs import Progress
 from qlsa_sim.errors import InputError, QlsaSimError
+
+log = logging.getLogger(__name__)
 
 EXECUTORS = ("inprocess", "process", "dask")
 DASK_EXTRA_HINT = "pip install .[distributed]  (installs dask[distributed])"
@@ -136,7 +137,7 @@ def run_tasks(fn: Callable[[Any], Any], items: Mapping[str, Any] | Iterable[tupl
     with one thread each, started here and closed at the end). ``fn`` and the items must be
     picklable for the last two (a module-level function, or a ``functools.partial`` of one).
     ``stop_on_error``: after the first failed task, run nothing new (the rest is 'cancelled').
-    A tqdm bar counts finished tasks in every executor.
+    Progress (``core/logs.py``: a bar on a terminal, log lines elsewhere) counts finished tasks in every executor.
     """
     if executor not in EXECUTORS:
         raise InputError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")
@@ -156,8 +157,7 @@ def run_tasks(fn: Callable[[Any], Any], items: Mapping[str, Any] | Iterable[tupl
         if pairs:
             client, cluster = _dask_connect(distributed, workers, scheduler_address, retries)
     try:
-        with tqdm(total=len(pairs), desc=desc or f"{executor} tasks", unit="task", disable=not progress,
-                  leave=False) as bar:
+        with Progress(len(pairs), desc or f"{executor} tasks", unit="task", enabled=progress) as bar:
             if not pairs:
                 return []
             if executor == "inprocess":
@@ -178,6 +178,7 @@ def run_tasks(fn: Callable[[Any], Any], items: Mapping[str, Any] | Iterable[tupl
 def _run_inprocess(fn, pairs, retries, bar, stop_on_error) -> dict[str, TaskResult]:
     done: dict[str, TaskResult] = {}
     for key, arg in pairs:
+        bar.note = f"running {key}"
         for attempt in range(1, retries + 2):
             try:
                 res = _from_outcome(key, _guarded(fn, arg), attempt)
@@ -185,7 +186,7 @@ def _run_inprocess(fn, pairs, retries, bar, stop_on_error) -> dict[str, TaskResu
             except Exception as e:  # noqa: BLE001 - recorded with its traceback after the retries
                 res = _from_exception(key, e, attempt)
         done[key] = res
-        bar.update(1)
+        bar.update(1, note=f"{key} {res.status}")
         if stop_on_error and not res.ok:
             break
     return done
@@ -205,7 +206,7 @@ def _run_process_pool(fn, pairs, workers, retries, bar, stop_on_error) -> dict[s
     def finish(key: str, res: TaskResult) -> None:
         nonlocal stopping
         done[key] = res
-        bar.update(1)
+        bar.update(1, note=f"{key} {res.status}")
         if stop_on_error and not res.ok:
             stopping = True
 
@@ -288,8 +289,7 @@ def _dask_connect(distributed, workers, scheduler_address, retries):
             raise
     n = len(client.scheduler_info().get("workers", {}))
     note = "" if importlib.util.find_spec("bokeh") else " (install bokeh>=3.1 to serve it)"
-    print(f"dask: {n} worker(s) at {client.scheduler.address}; dashboard {client.dashboard_link}{note}",
-          file=sys.stderr, flush=True)
+    log.info("dask: %d worker(s) at %s; dashboard %s%s", n, client.scheduler.address, client.dashboard_link, note)
     return client, cluster
 
 
@@ -315,7 +315,7 @@ def _run_dask(fn, pairs, client, retries, bar, stop_on_error) -> dict[str, TaskR
                 tb = "".join(tb_mod.format_tb(f.traceback())) if f.traceback() is not None else ""
                 res = _from_exception(key, exc, None, tb)
             done[key] = res
-            bar.update(1)
+            bar.update(1, note=f"{key} {res.status}")
             if stop_on_error and not res.ok:
                 break
     finally:

@@ -16,6 +16,22 @@ def default_single_thread_env() -> None:
         os.environ.setdefault(var, "1")
 
 
+_controller: dict[str, object] = {}
+
+
+def _blas_controller():
+    """A threadpoolctl controller of the thread pools loaded now, made once and again only after new modules were
+    imported (a library's pools appear when its module loads): finding the pools costs ~7 ms a time, which
+    ``threadpool_limits`` paid on every call (25 ms a snapshot in a replay of small blocks)."""
+    import sys
+
+    from threadpoolctl import ThreadpoolController
+
+    if _controller.get("modules") != len(sys.modules):
+        _controller.update(modules=len(sys.modules), controller=ThreadpoolController())
+    return _controller["controller"]
+
+
 @contextmanager
 def pinned_threads(n: int | None, *, torch_too: bool = True) -> Iterator[None]:
     """BLAS (threadpoolctl) and, if ``torch_too`` and torch is loaded, torch limited to ``n`` threads
@@ -23,7 +39,6 @@ def pinned_threads(n: int | None, *, torch_too: bool = True) -> Iterator[None]:
     if n is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
 
     torch = None
     if torch_too:
@@ -34,7 +49,7 @@ def pinned_threads(n: int | None, *, torch_too: bool = True) -> Iterator[None]:
     if torch is not None:
         torch.set_num_threads(n)
     try:
-        with threadpool_limits(n):
+        with _blas_controller().limit(limits=n):
             yield
     finally:
         if torch is not None:

@@ -28,6 +28,7 @@ The per-sample factor gives a tall factor M (n x B*K) with block = M M^T / B: co
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,6 +218,29 @@ def mlp_layer_hessian_closed_form(model: nn.Module, X: torch.Tensor, y: torch.Te
     return block_from_kron(k)
 
 
+#: The last dense block array of each (n, dtype), reused by the next capture when nothing refers to it any more
+#: (a recording drops each block once written): its pages are already mapped, so a capture writes at memory speed
+#: instead of faulting 1.26 GB in again (f64, n = 12560: 0.55 s against 0.8 s, and no huge-page compaction stalls
+#: of 1-4 s; bench/bench_capture_floor.py). numpy's huge-page advice is kept for the first allocation (linalg/alloc.py).
+_BLOCK_BUFFERS: dict[tuple[int, str], np.ndarray] = {}
+
+
+def _block_buffer(n: int, dtype: np.dtype) -> np.ndarray:
+    """An n x n array to capture a block into: the kept one if no one else holds it (or a view of it), else new."""
+    key = (int(n), np.dtype(dtype).str)
+    buf = _BLOCK_BUFFERS.get(key)
+    if buf is not None and sys.getrefcount(buf) <= 3:  # the dict's, this name's and getrefcount's own argument
+        return buf
+    buf = np.empty((n, n), dtype=dtype)
+    _BLOCK_BUFFERS[key] = buf
+    return buf
+
+
+def release_block_buffers() -> None:
+    """Drop the kept capture arrays (their memory returns once no block refers to them)."""
+    _BLOCK_BUFFERS.clear()
+
+
 def _assemble_dense(A: np.ndarray, C: np.ndarray, has_bias: bool) -> np.ndarray:
     """(1/B) sum_b [C_b (x) a a^T, C_b (x) a; ., C_b], upper block row GEMMs + mirrored transposes.
 
@@ -226,10 +250,7 @@ def _assemble_dense(A: np.ndarray, C: np.ndarray, has_bias: bool) -> np.ndarray:
     out = C.shape[1]
     nw = out * nin
     n = nw + (out if has_bias else 0)
-    # np.empty keeps numpy's huge-page advice on purpose: the first capture of a process waits for the kernel to
-    # compact memory (cold), every later one reuses huge pages and runs ~1.7x faster than with 4 KiB pages (f32,
-    # n = 12560: 0.43 s vs 0.72 s per capture); a recording captures many blocks (see linalg/alloc.py)
-    H = np.empty((n, n), dtype=A.dtype)
+    H = _block_buffer(n, A.dtype)
     At = np.ascontiguousarray(A.T)
     Cs = (C + C.transpose(0, 2, 1)) * (0.5 / B)   # exactly symmetric cores
     for o in range(out):

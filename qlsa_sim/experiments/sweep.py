@@ -15,8 +15,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from qlsa_sim.core.executors import run_tasks
 from qlsa_sim.cost.models import QuantumResourceModel, grid_features
@@ -24,6 +23,9 @@ from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError
 from qlsa_sim.quantum.estimation.hardware import get_profile
 from qlsa_sim.quantum.estimation.presets import get_preset
+
+if TYPE_CHECKING:  # pandas is imported by run_sweep only: pool workers evaluating chunks do not load it
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,18 @@ def evaluate_points(points: Sequence[SweepPoint], calibration: CalibrationProfil
 
 def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile | None = None, chunk: int = 64,
               executor: str = "inprocess", workers: int | None = None, scheduler_address: str | None = None,
-              progress: bool = True) -> pd.DataFrame:
-    """Evaluate ``points`` in chunks on the chosen executor; rows in grid order, one per point."""
+              progress: bool = True) -> "pd.DataFrame":
+    """Evaluate ``points`` in chunks on the chosen executor; rows in grid order, one per point.
+
+    Chunks are cut from the points ordered by (n, density, precision): the gate counts of a point depend on
+    those (and on the entry bits), so workers running different chunks rarely need the same count at the same time,
+    and each count is made once and shared through the disk cache (``quantum/estimation/counting.py``)."""
+    import pandas as pd
+
     if chunk < 1:
         raise InputError(f"chunk must be >= 1, got {chunk}")
-    chunks = [tuple(points[i:i + chunk]) for i in range(0, len(points), chunk)]
+    ordered = sorted(points, key=lambda p: (p.n, p.density, p.precision))
+    chunks = [tuple(ordered[i:i + chunk]) for i in range(0, len(ordered), chunk)]
     fn = functools.partial(evaluate_points, calibration=calibration)
     results = run_tasks(fn, [(f"chunk-{i:06d}", c) for i, c in enumerate(chunks)], executor=executor,
                         workers=workers, scheduler_address=scheduler_address, progress=progress, desc="sweep")

@@ -43,7 +43,7 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.alloc import empty_array
 from qlsa_sim.linalg.spectrum import _as_array, check_symmetric, lanczos_extremes
 
-STRATEGIES = ("symmetric-magnitude", "rowwise-topk", "random", "global")
+STRATEGIES = ("symmetric-magnitude", "rowwise-topk", "random", "global")  # = features.PRUNE_STRATEGIES
 REPAIRS = ("shift", "diagonal", "none")
 
 

@@ -23,6 +23,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from qlsa_sim.errors import InputError
+from qlsa_sim.linalg.factor import factor_matvec, factor_rmatvec, summarize_factor
 from qlsa_sim.linalg.spectrum import _as_array
 
 
@@ -144,8 +145,9 @@ def woodbury_solve(M: Any, g: Any, eps: float, *, scale: float = 1.0, gram: Any 
     """Solve (scale * M M^T + eps I) x = g for M (n x r) through an r x r Cholesky.
 
     x = (g - M (eps/scale I_r + M^T M)^-1 M^T g) / eps   (Sherman-Morrison-Woodbury).
-    ``gram`` = M^T M may be passed (e.g. ``gram_from_kron``). Needs eps > 0. Cost
-    O(n r^2 + r^3) (O(n r + r^3) with the Gram given) instead of O(n^3).
+    ``gram`` = M^T M may be passed (e.g. ``gram_from_kron``, or the one the scheduler's features computed). Needs
+    eps > 0. Cost O(n r^2 + r^3) (O(n r + r^3) with the Gram given) instead of O(n^3). A float32 M is multiplied
+    in float64 chunk by chunk (``linalg/factor.py``), without a float64 copy of the whole factor.
     """
     Mf = _as_array(M)
     b = _as_array(g)
@@ -157,35 +159,48 @@ def woodbury_solve(M: Any, g: Any, eps: float, *, scale: float = 1.0, gram: Any 
         raise InputError(f"woodbury_solve needs eps > 0, got {eps}")
     if not (math.isfinite(scale) and scale > 0):
         raise InputError(f"scale must be finite and > 0, got {scale}")
-    if not np.isfinite(Mf).all() or not np.isfinite(b).all():
+    if not np.isfinite(b).all():
         raise InputError("factor or right-hand side contains NaN or Inf")
-    Mf = Mf.astype(np.float64, copy=False)
     b = b.astype(np.float64, copy=False)
     r = Mf.shape[1]
-    K = (Mf.T @ Mf) if gram is None else _as_array(gram).astype(np.float64, copy=True)
-    if K.shape != (r, r):
-        raise InputError(f"gram must be {r} x {r}, got {K.shape}")
-    K = 0.5 * (K + K.T)
+    if gram is None:
+        K = summarize_factor(Mf, support=False, name="factor or right-hand side").gram  # checks finiteness
+    else:  # a NaN or Inf in M shows in x (checked below) without a pass over M here
+        K = np.array(_as_array(gram), dtype=np.float64)
+        if K.shape != (r, r):
+            raise InputError(f"gram must be {r} x {r}, got {K.shape}")
     K.flat[:: r + 1] += eps / scale
-    c = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
-    y = scipy.linalg.cho_solve(c, Mf.T @ b, check_finite=False)
-    return (b - Mf @ y) / eps
+    c = scipy.linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)  # reads the lower triangle
+    y = scipy.linalg.cho_solve(c, factor_rmatvec(Mf, b), check_finite=False)
+    x = (b - factor_matvec(Mf, y)) / eps
+    if not np.isfinite(x).all():
+        raise InputError("factor or right-hand side contains NaN or Inf (or the Gram is not M^T M)")
+    return x
 
 
-def solve_with(solver: str, A: np.ndarray, g: np.ndarray, *, factor: np.ndarray | None = None, scale: float = 1.0,
-               eps: float = 0.0, rtol: float = 1e-2) -> np.ndarray:
+def factor_apply(M: Any, x: Any, eps: float, *, scale: float = 1.0) -> np.ndarray:
+    """``(scale * M M^T + eps I) x`` in float64 without forming the n x n matrix."""
+    x = _as_array(x).astype(np.float64, copy=False)
+    return scale * factor_matvec(M, factor_rmatvec(M, x)) + eps * x
+
+
+def solve_with(solver: str, A: np.ndarray | None, g: np.ndarray, *, factor: np.ndarray | None = None,
+               scale: float = 1.0, eps: float = 0.0, rtol: float = 1e-2, gram: np.ndarray | None = None) -> np.ndarray:
     """``A x = g`` by the named solver: "cholesky", "lu", "cg" (to relative residual ``rtol``) or "woodbury"
-    (on ``A = scale * factor factor^T + eps I``; needs the factor)."""
+    (on ``A = scale * factor factor^T + eps I``; needs the factor, reuses ``gram`` = factor^T factor if given, and
+    does not need ``A``)."""
+    if solver == "woodbury":
+        if factor is None:
+            raise InputError("woodbury was chosen for a block without a factor")
+        return woodbury_solve(factor, g, eps, scale=scale, gram=gram)
+    if A is None:
+        raise InputError(f"{solver} needs the dense matrix")
     if solver == "cholesky":
         return cholesky_solve(A, g)
     if solver == "lu":
         return lu_solve(A, g)
     if solver == "cg":
         return cg_solve(A, g, rtol=rtol)[0]
-    if solver == "woodbury":
-        if factor is None:
-            raise InputError("woodbury was chosen for a block without a factor")
-        return woodbury_solve(factor, g, eps, scale=scale)
     raise InputError(f"unknown classical solver {solver!r}; known: cholesky, lu, cg, woodbury")
 
 

@@ -272,16 +272,38 @@ def factor_eigenvalues(M: Any, *, scale: float = 1.0, gram: Any = None,
     return w[-min(n, r):], n
 
 
+GRAM_LANCZOS_TOL = 1e-13  # relative error of lambda_max by Lanczos on a Gram matrix
+
+
 def kappa_from_factor(M: Any, eps: float, *, scale: float = 1.0, gram: Any = None,
-                      n: int | None = None) -> SpectrumEstimate:
+                      n: int | None = None, lanczos_min_rank: int | None = None,
+                      lanczos_tol: float = GRAM_LANCZOS_TOL) -> SpectrumEstimate:
     """Exact kappa of ``scale * M M^T + eps I`` via the Gram matrix (r x r eigvalsh).
 
     If r < n the block is singular, so lambda_min = eps exactly; cost O(n r^2 + r^3), or O(r^3)
-    with ``gram`` given (then ``M=None, n=...`` is allowed).
+    with ``gram`` given (then ``M=None, n=...`` is allowed). With ``lanczos_min_rank`` and a singular
+    block of r >= lanczos_min_rank, only lambda_max is needed and it comes from Lanczos on the Gram
+    (:func:`gram_lambda_max`: O(r^2) per step, converged to ``lanczos_tol`` relative, about the rounding
+    error of eigvalsh itself) instead of the O(r^3) eigendecomposition (0.2 s at r = 1280).
     """
     t0 = time.perf_counter()
     if not (math.isfinite(eps) and eps >= 0):
         raise InputError(f"eps must be finite and >= 0, got {eps}")
+    r_cols = (_as_array(gram).shape[0] if gram is not None else _as_array(M).shape[1])
+    n_rows = n if M is None else _as_array(M).shape[0]
+    if (lanczos_min_rank is not None and gram is not None and n_rows is not None and r_cols < n_rows
+            and r_cols >= lanczos_min_rank):
+        if not (math.isfinite(scale) and scale > 0):
+            raise InputError(f"scale must be finite and > 0, got {scale}")
+        top = gram_lambda_max(_as_array(gram), tol=lanczos_tol)
+        lmax = scale * top.theta_max
+        kappa = math.inf if eps <= 0 else (lmax + eps) / eps
+        upper = math.inf if eps <= 0 else (scale * (top.theta_max + top.error) + eps) / eps
+        return SpectrumEstimate(kappa=kappa, lambda_min=eps, lambda_max=lmax + eps, method="factor-gram-lanczos",
+                                seconds=time.perf_counter() - t0, exact=top.converged, kappa_lower=kappa,
+                                kappa_upper=upper, matvecs=top.matvecs,
+                                note=f"rank <= {r_cols} < n = {n_rows}: lambda_min = eps exactly; lambda_max by "
+                                     f"Lanczos on the Gram to {top.error / max(top.theta_max, 1e-300):.1g} relative")
     w, n = factor_eigenvalues(M, scale=scale, gram=gram, n=n)
     lmax = float(w[-1])
     tol = _singular_tol(max(n, len(w)), np.dtype(np.float64), lmax)
@@ -293,6 +315,32 @@ def kappa_from_factor(M: Any, eps: float, *, scale: float = 1.0, gram: Any = Non
     return SpectrumEstimate(kappa=kappa, lambda_min=lmin, lambda_max=lmax + eps,
                             method="factor-gram-eigvalsh", seconds=time.perf_counter() - t0, exact=True,
                             kappa_lower=kappa, kappa_upper=kappa, note=note)
+
+
+
+@dataclass(frozen=True)
+class TopEigenvalue:
+    """lambda_max of a symmetric PSD matrix: the value, an error estimate (min(r, r^2/gap) of the Ritz pair;
+    the Ritz value is a lower bound), the matvecs and whether it converged (else it is an eigvalsh value)."""
+
+    theta_max: float
+    error: float
+    matvecs: int
+    converged: bool
+
+
+def gram_lambda_max(G: np.ndarray, *, tol: float = GRAM_LANCZOS_TOL, max_matvecs: int = 200) -> TopEigenvalue:
+    """Largest eigenvalue of a Gram matrix (symmetric PSD; its lower triangle is read) by Lanczos with full
+    reorthogonalization (:func:`lanczos_extremes`) to relative error ``tol``; falls back to eigvalsh if it does not
+    converge."""
+    G = np.ascontiguousarray(G, dtype=np.float64)
+    r = G.shape[0]
+    mv = _symv_of(G) or (lambda v: G @ v)  # one triangle: half the memory traffic of G @ v
+    res = lanczos_extremes(mv, r, tol=tol, max_matvecs=min(max_matvecs, r), want="max")
+    err = min(res.resid_max, res.resid_max ** 2 / res.gap_max if res.gap_max > 0 else math.inf)
+    if res.converged_max:
+        return TopEigenvalue(res.theta_max, err, res.matvecs, True)
+    return TopEigenvalue(float(np.linalg.eigvalsh(G)[-1]), 0.0, res.matvecs, True)
 
 
 def numerical_rank_from_factor(M: Any, *, scale: float = 1.0, tol: float | None = None,

@@ -27,7 +27,7 @@ from qlsa_sim.core.names import Mode, QuantumModel, Solver, parse
 from qlsa_sim.cost.models import CostEstimate
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError
-from qlsa_sim.linalg.features import FeatureConfig, MatrixFeatures, prepare_block
+from qlsa_sim.linalg.features import FeatureConfig, MatrixFeatures, PreparedBlock, prepare
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,9 @@ class BlockDecision:
         lu_s = self.modeled_s(Solver.LU)
         row = {"id": self.id, "run": self.run, "step": int(self.step), "block": self.block,
                **{k: getattr(f, k) for k in FEATURE_COLUMNS},
-               "features_measured_s": f.seconds, "kappa_measured_s": f.kappa_seconds,
+               "max_nnz_per_row_lower": (f.max_nnz_per_row if f.max_nnz_per_row_lower is None
+                                         else f.max_nnz_per_row_lower),
+               "features_measured_s": f.seconds, "kappa_measured_s": f.kappa_seconds, "gram_measured_s": f.gram_seconds,
                "scheduling_measured_s": self.scheduling_measured_s}
         row.update({f"{s}_modeled_s": self.modeled_s(s) for s in self.calibrated})
         row.update(quantum_solver=q.solver, quantum_modeled_s=float(q.seconds),
@@ -135,7 +137,8 @@ class BlockDecision:
 #: Feature columns of a decision row (``MatrixFeatures`` fields, without its timings).
 FEATURE_COLUMNS = ("n", "nnz", "density", "density_tol", "max_nnz_per_row", "max_abs_entry", "reg_eps", "kappa",
                    "lambda_min", "lambda_max", "kappa_method", "kappa_exact", "positive_definite", "symmetric",
-                   "factor_rank", "frobenius_norm", "factor_frobenius_sq", "factor_scale")
+                   "factor_rank", "frobenius_norm", "factor_frobenius_sq", "factor_scale", "density_method",
+                   "density_error")
 
 
 def features_from_row(row: dict) -> MatrixFeatures:
@@ -143,11 +146,12 @@ def features_from_row(row: dict) -> MatrixFeatures:
     def opt(v, cast):
         return None if v is None or (isinstance(v, float) and math.isnan(v)) else cast(v)
 
-    kw = {k: row[k] for k in FEATURE_COLUMNS}
+    kw = {k: row[k] for k in FEATURE_COLUMNS if k in row}
     kw.update(factor_rank=opt(kw["factor_rank"], int), factor_frobenius_sq=opt(kw["factor_frobenius_sq"], float),
               factor_scale=opt(kw["factor_scale"], float), n=int(kw["n"]), nnz=int(kw["nnz"]),
               max_nnz_per_row=int(kw["max_nnz_per_row"]), kappa_exact=bool(kw["kappa_exact"]),
-              positive_definite=bool(kw["positive_definite"]), symmetric=bool(kw["symmetric"]))
+              positive_definite=bool(kw["positive_definite"]), symmetric=bool(kw["symmetric"]),
+              max_nnz_per_row_lower=opt(row.get("max_nnz_per_row_lower"), int))
     return MatrixFeatures(**kw, kappa_seconds=float(row.get("kappa_measured_s", 0.0)),
                           seconds=float(row.get("features_measured_s", 0.0)))
 
@@ -166,27 +170,45 @@ def _quantum_details(q: CostEstimate) -> dict:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScheduledBlock:
-    """A decision and the matrix it is about: ``A = prune(H + eps I)`` (what a solver solves), the factor
-    (H = scale M M^T) when the block was stored as one."""
+    """A decision and the block it is about (:class:`~qlsa_sim.linalg.features.PreparedBlock`): :attr:`matrix`,
+    ``A = prune(H + eps I)`` (what a solver solves; for a block whose features came from its factor, built on first
+    use), the factor (H = scale M M^T) when the block was stored as one, and its Gram ``M^T M`` when the features
+    computed it (a Woodbury solve reuses it)."""
 
     decision: BlockDecision
-    matrix: np.ndarray = field(repr=False)
-    factor: np.ndarray | None = field(default=None, repr=False)
-    scale: float = 1.0
+    prepared: PreparedBlock = field(repr=False)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self.prepared.matrix
+
+    @property
+    def factor(self) -> np.ndarray | None:
+        return self.prepared.factor
+
+    @property
+    def scale(self) -> float:
+        return self.prepared.scale
+
+    @property
+    def gram(self) -> np.ndarray | None:
+        return self.prepared.gram
 
 
-def decide_block(H: np.ndarray, policy: SchedulePolicy, profile: CalibrationProfile, *, run: str, step: int,
+def decide_block(H: np.ndarray | None, policy: SchedulePolicy, profile: CalibrationProfile, *, run: str, step: int,
                  block: str, id: str, factor: np.ndarray | None = None, scale: float = 1.0,
                  name: str | None = None) -> ScheduledBlock:
     """Features of ``H`` as solved, every estimate, and the cheapest one the policy allows (module docstring).
 
-    ``name`` is how errors refer to the block (e.g. the snapshot file and block). InputError if no solver
-    the policy allows applies (e.g. mode "classical" with only Cholesky on an indefinite block)."""
+    ``H`` may be None for a block given by its ``factor`` (H = scale M M^T): the dense matrix is then built only
+    if the features or a solver need it. ``name`` is how errors refer to the block (e.g. the snapshot file and
+    block). InputError if no solver the policy allows applies (e.g. mode "classical" with only Cholesky on an
+    indefinite block)."""
     t0 = time.perf_counter()
-    A, f = prepare_block(H, policy.features, name=name or f"step {step} block {block!r}", factor=factor,
-                         factor_scale=scale)
+    prep = prepare(H, policy.features, name=name or f"step {step} block {block!r}", factor=factor, factor_scale=scale)
+    f = prep.features
     ests = tuple(block_estimates(f, profile, policy.quantum_model))
     allowed = [e for e in ests if policy.allows(e)]
     if not allowed:
@@ -195,7 +217,7 @@ def decide_block(H: np.ndarray, policy: SchedulePolicy, profile: CalibrationProf
     d = BlockDecision(id=id, run=run, step=int(step), block=block, features=f, estimates=ests,
                       chosen=cheapest(allowed), policy=policy, calibrated=tuple(m.solver for m in profile.classical_models),
                       profile=profile.path, scheduling_measured_s=time.perf_counter() - t0)
-    return ScheduledBlock(d, A, None if policy.features.prune_density is not None else factor, scale)
+    return ScheduledBlock(d, prep)
 
 
 # ------------------------------------------------------------------------------------------ totals

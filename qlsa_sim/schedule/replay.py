@@ -13,6 +13,7 @@ The trace is read through fsspec, so it may be a local path or a URL (``file://`
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from qlsa_sim.traces.store import (
     snapshot_id,
     update_row_fields,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,15 +66,27 @@ def measure_direct_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool, 
 
 
 def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayConfig) -> dict:
-    """The decision row of one block (plus the trace's loss and storage, and the measured solve if asked)."""
+    """The decision row of one block (plus the trace's loss and storage, and the measured solve if asked: its solver,
+    its MEASURED seconds, and ``matrix_build_measured_s``, the seconds of building the dense matrix it needs when the
+    features came from a factor)."""
     with pinned_threads(config.threads, torch_too=False):
-        sb = decide_block(snap.matrix, config.policy, profile, run=snap.row.get("run", ""), step=snap.step,
-                          block=snap.block, id=snap.id, factor=snap.factor, scale=float(snap.row.get("scale", 1.0)),
+        sb = decide_block(snap.dense, config.policy, profile, run=snap.row.get("run", ""), step=snap.step,
+                          block=snap.block, id=snap.id, factor=snap.factor, scale=snap.scale,
                           name=f"{snap.row.get('file')} block {snap.block!r}")
     row = {**sb.decision.to_row(), "loss": snap.loss, "storage": snap.row.get("storage", "dense")}
+    f = sb.decision.features
+    log.debug("%s: n=%d kappa=%.4g density=%.4g (%s) -> %s; scheduling %.2f s", snap.id, f.n, f.kappa, f.density,
+              f.density_method, sb.decision.chosen.solver, sb.decision.scheduling_measured_s)
     if config.measure_classical:
+        if not sb.prepared.matrix_built:
+            log.debug("%s: building the dense n = %d matrix for the measured solve", snap.id, f.n)
+        tb = time.perf_counter()
+        with pinned_threads(config.threads, torch_too=False):  # Cholesky reads the lower triangle only
+            A = sb.prepared.lower_matrix() if f.positive_definite else sb.matrix
+        row["matrix_build_measured_s"] = time.perf_counter() - tb  # 0 unless built here (from a factor)
+        log.debug("%s: measuring a dense %s solve", snap.id, "Cholesky" if f.positive_definite else "LU")
         row["measured_solver"], row["solve_measured_s"] = measure_direct_solve(
-            sb.matrix, snap.gradient, sb.decision.features.positive_definite, config.threads)
+            A, snap.gradient, f.positive_definite, config.threads)
     return row
 
 

@@ -75,8 +75,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from qlsa_sim.core.logs import Progress
 from qlsa_sim.core.names import CircuitEncoding, Emulation, Mode, QuantumModel, Solver, TraceDtype, parse
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.defaults import default_profile
@@ -85,7 +85,7 @@ from qlsa_sim.curvature.blocks import BlockSpec, flat_block, named_params
 from qlsa_sim.curvature.compute import CurvatureConfig, task_curvature
 from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.linalg.features import FeatureConfig
-from qlsa_sim.linalg.solvers import exact_solve, lu_solve, solve_with
+from qlsa_sim.linalg.solvers import exact_solve, factor_apply, lu_solve, solve_with, woodbury_solve
 from qlsa_sim.schedule.pipeline import ScheduledBlock, SchedulePolicy, decide_block
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter, snapshot_id
@@ -433,8 +433,10 @@ class HybridNewton(torch.optim.Optimizer):
                      if math.isfinite(loss) else [])
         return params, grads, loss, datas
 
-    def _stored(self, data: BlockData) -> tuple[BlockData, np.ndarray, np.ndarray | None, float]:
-        """The block as the trace stores it, and the dense matrix rebuilt as replay rebuilds it."""
+    def _stored(self, data: BlockData) -> tuple[BlockData, np.ndarray | None, np.ndarray | None, float]:
+        """The block as the trace stores it: (stored BlockData, dense matrix or None, factor or None, scale). A
+        factored block's dense matrix is left to the pipeline, which builds it (as replay rebuilds it) only if the
+        features or the chosen solver need it."""
         dt = self.config.trace_dtype
         g = np.ascontiguousarray(data.gradient, dtype=dt)
         if data.matrix is not None:
@@ -442,7 +444,7 @@ class HybridNewton(torch.optim.Optimizer):
             return BlockData(data.name, g, matrix=M), M, None, 1.0
         F = np.ascontiguousarray(data.factor, dtype=dt)
         scale = float(data.scale)
-        return BlockData(data.name, g, factor=F, scale=scale), scale * (F @ F.T), F, scale
+        return BlockData(data.name, g, factor=F, scale=scale), None, F, scale
 
     def _solve_block(self, step: int, block: BlockSpec, data: BlockData, g: np.ndarray
                      ) -> tuple[dict, np.ndarray, BlockData]:
@@ -454,20 +456,26 @@ class HybridNewton(torch.optim.Optimizer):
         return {**sb.decision.to_row(), **record.to_row()}, x, stored
 
     def _solve(self, sb: ScheduledBlock, g: np.ndarray) -> tuple[np.ndarray, SolveRecord]:
-        """Run the chosen classical solver (timed), or emulate the QLSA (unbilled); residual and descent."""
-        d, A, f = sb.decision, sb.matrix, sb.decision.features
+        """Run the chosen classical solver (timed), or emulate the QLSA (unbilled); residual and descent. A block
+        whose features came from its factor is solved and checked through the factor (no n x n matrix) unless a
+        dense solver is chosen or a circuit is simulated."""
+        d, f = sb.decision, sb.decision.features
+        lazy = sb.prepared.from_factor
         fallback, measured, rel_err, extra = "", math.nan, math.nan, {}
         tu = time.perf_counter()
         if d.chosen.is_quantum:
-            x_exact = exact_solve(A, g, f.positive_definite, factor=sb.factor, scale=sb.scale, eps=f.reg_eps)
-            x, extra = self._emulate_qlsa(A, g, f, x_exact)
+            x_exact = (woodbury_solve(sb.factor, g, f.reg_eps, scale=sb.scale, gram=sb.gram) if lazy
+                       else exact_solve(sb.matrix, g, f.positive_definite))
+            x, extra = self._emulate_qlsa(sb, g, f, x_exact)
             nx = float(np.linalg.norm(x_exact))
             rel_err = float(np.linalg.norm(x - x_exact)) / nx if nx > 0 else 0.0
             unbilled = time.perf_counter() - tu
         else:
             rtol = self.profile.classical_model(Solver.CG).rtol if d.chosen.solver == Solver.CG else 1e-2
+            A = None if d.chosen.solver == Solver.WOODBURY else sb.matrix
             try:
-                x = solve_with(d.chosen.solver, A, g, factor=sb.factor, scale=sb.scale, eps=f.reg_eps, rtol=rtol)
+                x = solve_with(d.chosen.solver, A, g, factor=sb.factor, scale=sb.scale, eps=f.reg_eps, rtol=rtol,
+                               gram=sb.gram)
             except InputError:
                 if d.chosen.solver != Solver.CHOLESKY:
                     raise
@@ -476,12 +484,14 @@ class HybridNewton(torch.optim.Optimizer):
             measured, unbilled = time.perf_counter() - tu, 0.0
         tr = time.perf_counter()
         ng = float(np.linalg.norm(g))
-        residual = float(np.linalg.norm(A @ x - g)) / ng if ng > 0 else 0.0
+        built = sb.prepared.matrix_built
+        Ax = sb.matrix @ x if built else factor_apply(sb.factor, x, f.reg_eps, scale=sb.scale)
+        residual = float(np.linalg.norm(Ax - g)) / ng if ng > 0 else 0.0
         unbilled += time.perf_counter() - tr
         return x, SolveRecord(solve_measured_s=measured, rel_error=rel_err, residual=residual,
                               descent=bool(float(g @ x) > 0), fallback=fallback, unbilled_measured_s=unbilled, **extra)
 
-    def _emulate_qlsa(self, A: np.ndarray, g: np.ndarray, f, x_exact: np.ndarray) -> tuple[np.ndarray, dict]:
+    def _emulate_qlsa(self, sb: ScheduledBlock, g: np.ndarray, f, x_exact: np.ndarray) -> tuple[np.ndarray, dict]:
         """The solution a QLSA decision returns: simulated circuit where allowed, else x* + eps |x*| u."""
         cfg = self.config
         if (cfg.quantum_emulation == Emulation.CIRCUIT and f.n <= cfg.circuit_max_n and f.positive_definite
@@ -489,7 +499,7 @@ class HybridNewton(torch.optim.Optimizer):
             from qlsa_sim.quantum.circuits.simulate import simulate_qsvt_solve  # qiskit: only when asked
 
             try:
-                s = simulate_qsvt_solve(A, g, self.precision, encoding=cfg.circuit_encoding,
+                s = simulate_qsvt_solve(sb.matrix, g, self.precision, encoding=cfg.circuit_encoding,
                                         kappa_bucket=CIRCUIT_KAPPA_BUCKET, max_kappa_eff=cfg.circuit_max_kappa)
             except InputError:
                 pass  # kappa_eff above the limit (or not PD to the encoding's check): perturb instead
@@ -508,20 +518,21 @@ class HybridNewton(torch.optim.Optimizer):
         covered = {k: torch.zeros(v.shape, dtype=torch.bool) for k, v in grads.items()}
         rows, stored_blocks = [], []
         secs = {"scheduling": 0.0, "solve": 0.0, "unbilled": 0.0}
-        for i in tqdm(range(len(self.blocks)), desc=f"step {step}", unit="block", leave=False,
-                      disable=not self.progress):
-            block, data = self.blocks[i], datas[i]
-            datas[i] = None  # free each block once solved (the trace keeps its own reference)
-            stop = block.full_size if block.stop is None else block.stop
-            g = flat_block(grads, block)[block.start:stop].detach().numpy().astype(np.float64, copy=False)
-            row, x, stored = self._solve_block(step, block, data, g)
-            _scatter(dirs, covered, block, torch.from_numpy(-np.asarray(x, dtype=np.float64)))
-            rows.append(row)
-            if traced:
-                stored_blocks.append(stored)
-            secs["scheduling"] += row["scheduling_measured_s"]
-            secs["solve"] += 0.0 if row["chosen_is_quantum"] else row["solve_measured_s"]
-            secs["unbilled"] += row["unbilled_measured_s"]
+        with Progress(len(self.blocks), f"step {step}", unit="block", enabled=self.progress) as bar:
+            for i in range(len(self.blocks)):
+                block, data = self.blocks[i], datas[i]
+                datas[i] = None  # free each block once solved (the trace keeps its own reference)
+                stop = block.full_size if block.stop is None else block.stop
+                g = flat_block(grads, block)[block.start:stop].detach().numpy().astype(np.float64, copy=False)
+                row, x, stored = self._solve_block(step, block, data, g)
+                _scatter(dirs, covered, block, torch.from_numpy(-np.asarray(x, dtype=np.float64)))
+                rows.append(row)
+                if traced:
+                    stored_blocks.append(stored)
+                secs["scheduling"] += row["scheduling_measured_s"]
+                secs["solve"] += 0.0 if row["chosen_is_quantum"] else row["solve_measured_s"]
+                secs["unbilled"] += row["unbilled_measured_s"]
+                bar.update(1, note=f"{block.name}: {row['chosen']}")
         if self.config.uncovered_scale > 0:
             for k in dirs:
                 dirs[k] = torch.where(covered[k], dirs[k], -self.config.uncovered_scale * grads[k])

@@ -9,6 +9,7 @@ trace bit-identical to an uninterrupted one.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qlsa_sim.core.logs import log_beside
 from qlsa_sim.core.names import TraceDtype, parse
 from qlsa_sim.curvature.blocks import named_params
 from qlsa_sim.curvature.compute import CurvatureConfig, task_curvature
@@ -24,6 +26,8 @@ from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.traces.store import BlockData, TraceWriter
 from qlsa_sim.train.runner import CHECKPOINT, StopRule, first_order_step, run_training
 from qlsa_sim.train.task import TrainingTask
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,16 @@ class TraceHook:
         if step % self.config.every or step in self.recorded:
             return
         t0 = time.perf_counter()
+        log.debug("step %d: computing %s curvature blocks", step, self.config.curvature.kind)
         loss, blocks = snapshot_blocks(self.task, batch, self.config.curvature)
+        t1 = time.perf_counter()
         metrics = self.task.evaluate(named_params(self.task.model))
         self.writer.write_snapshot(step, blocks, loss=loss, extra=metrics, dtype=self.config.dtype)
         self.recorded.add(step)
         self.written += 1
         self.seconds += time.perf_counter() - t0
+        log.info("step %d: snapshot of %d block(s) written (curvature %.1f s, evaluation and writing %.1f s)", step,
+                 len(blocks), t1 - t0, time.perf_counter() - t1)
 
     def at_end(self, step: int, batch: Any) -> None:
         self.before_update(step, batch)
@@ -103,6 +111,7 @@ def record_trace(task: TrainingTask, directory: str | Path, config: RecordConfig
     meta = {"identity": identity, "blocks": [b.to_meta() for b in task.blocks()],
             "torch": torch.__version__, "numpy": np.__version__}
     writer = TraceWriter(directory, meta=meta, resume=resume, overwrite=overwrite, extra_files=(CHECKPOINT,))
+    log_beside(directory)  # the CLI's log file, in the trace folder unless given
     hook = TraceHook(task, writer, config)
     opt = torch.optim.SGD(task.model.parameters(), lr=config.lr)
     t0 = time.perf_counter()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,13 +25,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-from tqdm.auto import tqdm
 
 from qlsa_sim.core.atomic import atomic_write
+from qlsa_sim.core.logs import Progress
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.curvature.blocks import named_params
 from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.train.task import TrainingTask
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "qlsa-sim-run/1"
 CHECKPOINT = "checkpoint.pt"
@@ -203,9 +206,8 @@ def _check_start(state: TrainingState, stop: StopRule, evaluate: Callable[[int],
 
 
 def _loop(batches, step_fn, stop, state, evaluate, checkpoint, checkpoint_every, hooks, progress, desc) -> None:
-    bar = tqdm(total=stop.max_steps, initial=min(state.step, stop.max_steps), desc=desc, unit="step",
-               disable=not progress, leave=False)
-    try:
+    with Progress(stop.max_steps, desc, unit="step", enabled=progress, initial=min(state.step, stop.max_steps),
+                  logger=log) as bar:
         while state.reason is None and state.step < stop.max_steps:
             batch = next(batches)
             for h in hooks:
@@ -220,10 +222,8 @@ def _loop(batches, step_fn, stop, state, evaluate, checkpoint, checkpoint_every,
                     state.reason = "target"
             if state.step % checkpoint_every == 0 or state.reason is not None:
                 checkpoint()
-            bar.update(1)
-            post = {"loss": f"{rec['loss']:.4f}"}
+            note = f"loss {rec['loss']:.4f}"
             if state.evals and "test_accuracy" in state.evals[-1]:
-                post["acc"] = f"{state.evals[-1]['test_accuracy']:.3f}"
-            bar.set_postfix(post)
-    finally:
-        bar.close()
+                note += f", acc {state.evals[-1]['test_accuracy']:.3f}"
+            bar.update(1, note=note)
+

@@ -141,3 +141,22 @@ def test_bad_inputs(data):
         mlp_layer_hessian_closed_form(model, X, y, 0, memory_budget_bytes=1000)
     with pytest.raises(InputError, match="coords"):
         mlp_layer_hessian_closed_form(model, X, y, 0, coords=(5, 1000))
+
+
+def test_capture_array_is_reused_only_when_no_one_holds_it(data):
+    """Captures reuse the last block's memory (no page faults), but never while a block (or a view of it) lives."""
+    X, y = data
+    model = _mlp()
+    ref = _reference_block(model, X, y, 0)
+    first = mlp_layer_hessian_closed_form(model, X, y, 0)
+    view = first.numpy()[:3]
+    kept = first.clone()
+    del first
+    second = mlp_layer_hessian_closed_form(model, X, y, 0)          # the first lives on through the view
+    assert second.data_ptr() != view.ctypes.data
+    torch.testing.assert_close(torch.from_numpy(view.copy()), kept[:3], rtol=0, atol=0)
+    ptr = second.data_ptr()
+    del second, view
+    third = mlp_layer_hessian_closed_form(model, X, y, 0)
+    assert third.data_ptr() == ptr                                  # reused once nothing refers to it
+    torch.testing.assert_close(third, ref, rtol=1e-10, atol=1e-12)

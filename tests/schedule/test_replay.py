@@ -232,3 +232,27 @@ def test_result_value_type(trace, profile_path):
     r = replay_file(plan.tasks[0], load_profile(profile_path), CFG)
     assert isinstance(r, FileResult) and r.file == "snap-00000000.npz" and len(r.rows) == 2 and r.failures == ()
     assert np.isfinite([row["kappa"] for row in r.rows]).all()
+
+
+def test_factor_trace_replays_without_the_dense_matrix(tmp_path, profile_path, monkeypatch):
+    """A factored block above exact_max_n is decided from its factor: neither the snapshot nor the pipeline builds
+    the n x n matrix unless the measured dense solve asks for it."""
+    from qlsa_sim.linalg.features import FeatureConfig, PreparedBlock
+    from qlsa_sim.schedule.pipeline import SchedulePolicy
+    from qlsa_sim.traces.store import Snapshot
+
+    rng = np.random.default_rng(3)
+    w = TraceWriter(tmp_path / "f", meta={"identity": {"synthetic": True}})
+    for step in (0, 1):
+        M = rng.standard_normal((80, 10)) * (rng.random((80, 10)) < 0.3)
+        w.write_snapshot(step, [BlockData("a", rng.standard_normal(80), factor=M.astype(np.float32), scale=0.5)],
+                         loss=1.0, dtype="float32")
+    snap = TraceReader(tmp_path / "f").snapshot(0, "a")
+    assert snap.dense is None and snap.n == 80 and snap.scale == 0.5
+    np.testing.assert_array_equal(snap.matrix, 0.5 * (snap.factor @ snap.factor.T))
+    cfg = ReplayConfig(SchedulePolicy(FeatureConfig(exact_max_n=32)), measure_classical=False)
+    monkeypatch.setattr(Snapshot, "matrix", property(lambda self: pytest.fail("snapshot densified")))
+    monkeypatch.setattr(PreparedBlock, "matrix", property(lambda self: pytest.fail("block densified")))
+    df = replay(tmp_path / "f", load_profile(profile_path), cfg, progress=False)
+    assert len(df) == 2 and (df["density_method"] == "sampled").all() and (df["kappa_method"] == "factor-gram-lanczos").all()
+    assert (df["gram_measured_s"] > 0).all() and (df["max_nnz_per_row_lower"] <= df["max_nnz_per_row"]).all()

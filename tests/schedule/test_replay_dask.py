@@ -54,7 +54,13 @@ def reference(trace, profile_path):
 
 
 def test_localcluster_started_for_us_gives_identical_table(trace, profile_path, reference, capfd, same):
-    df, failures = replay_trace(trace, load_profile(profile_path), CFG, executor="dask", workers=2, progress=False)
+    from qlsa_sim.core.logs import close_logging, setup_logging
+
+    setup_logging(0)  # as the CLI does: the dashboard's address is an INFO message
+    try:
+        df, failures = replay_trace(trace, load_profile(profile_path), CFG, executor="dask", workers=2, progress=False)
+    finally:
+        close_logging()
     err = capfd.readouterr().err
     assert "dask: 2 worker(s)" in err and "dashboard http://" in err
     assert failures == [] and len(df) == 2 * len(STEPS)

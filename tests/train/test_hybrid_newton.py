@@ -372,3 +372,34 @@ def test_circuit_encodings_are_the_block_encodings():
     assert ENCODINGS == names(CircuitEncoding)
     with pytest.raises(UnknownNameError, match="block encoding"):
         HybridNewtonConfig(circuit_encoding="qram")
+
+
+SMALL_FACTOR = FeatureConfig(reg_eps=EPS, exact_max_n=32)  # blocks of n > 32 take their features from the factor
+
+
+def test_factor_path_solves_through_the_factor_and_replays_the_same(digits, tmp_path, monkeypatch):
+    """Batch 4: the GGN factor has r = 40 columns, fewer than n = 102 and 70, so the features come from the factor;
+    Woodbury (free here) reuses the features' Gram, and no n x n matrix is built."""
+    from qlsa_sim.linalg.features import PreparedBlock
+
+    task = MLPTask(digits, MLPConfig((16, 6, 10)), batch_size=4, seed=1, dtype=torch.float64)
+    batch = next(task.batches())
+    ref = damped_newton_reference(task, batch, 0.5, EPS)
+    monkeypatch.setattr(PreparedBlock, "matrix", property(lambda self: pytest.fail("dense matrix built")))
+    opt = HybridNewton(task, _profile_with(woodbury=(0.0, 0.0)),
+                       cfg(mode="classical", curvature=curv("factor"), features=SMALL_FACTOR), tmp_path / "live")
+    opt.step(batch=batch)
+    blocks = opt.history[0].blocks
+    assert [b["chosen"] for b in blocks] == ["woodbury", "woodbury"]
+    assert all(b["density_method"] == "sampled" and b["kappa_method"] == "factor-gram-lanczos" for b in blocks)
+    assert all(b["residual"] < 1e-10 for b in blocks)
+    for name, p in task.model.named_parameters():
+        assert torch.allclose(p, ref[name], rtol=1e-9, atol=1e-12), name
+    # quantum decisions too: the exact solution behind the emulated QLSA comes from the factor
+    opt2 = HybridNewton(task, make_profile(**ALL_QUANTUM),
+                        cfg(curvature=curv("factor"), features=SMALL_FACTOR), tmp_path / "live2")
+    run_steps(opt2, task, 2)
+    assert all(b["chosen_is_quantum"] and b["rel_error"] == pytest.approx(0.01) for s in opt2.history
+               for b in s.blocks)
+    df = replay_live_trace(tmp_path / "live2", make_profile(**ALL_QUANTUM))
+    assert len(df) == 4 and df["agrees"].all() and (df["density_method"] == "sampled").all()

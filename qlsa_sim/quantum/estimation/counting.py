@@ -35,6 +35,12 @@ Bloqs (all counting-only: they define ``build_call_graph``, not a decomposition)
   :mod:`qlsa_sim.quantum.estimation.encodings`), counted by :func:`dense_step_counts` and
   :func:`factor_step_counts`.
 
+Caching: every count function below is cached in memory (``functools.lru_cache``) and on disk
+(``core/cache.py``, namespace ``counts``), keyed by its name, its arguments, the Qualtran and qlsa-sim versions and
+a digest of the source of this module, ``bloqs.py`` and ``registers.py`` (the code that defines the bloqs): a count
+is made once per machine, not once per process, and sweep workers share them. With every count of a run on disk,
+Qualtran (1.5-2 s to import) is not imported at all.
+
 Depth: Qualtran 0.7 gives no depth (its ``QECGatesCost`` counts gates only).  We report
 ``depth <= clifford + t_all + rotations`` of the step (every gate in sequence, each Toffoli-class gate as
 its 4 T), an upper bound; ``depth_is_upper_bound`` says so.
@@ -42,15 +48,26 @@ its 4 T), an upper bound; ``depth_is_upper_bound`` says so.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from qualtran import Bloq
 
+from qlsa_sim.core.cache import DiskCache
 from qlsa_sim.errors import InputError
+
+COUNT_CACHE = DiskCache("counts")
+_SOURCES = ("counting.py", "bloqs.py", "registers.py")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 
 # --------------------------------------------------------------------------- cached numbers
 
@@ -91,7 +108,55 @@ class StepCounts:
         return self.clifford + self.t_all + self.rotations
 
 
-def _counts(bloq: Bloq, qubits: int | None = None) -> StepCounts:
+@lru_cache(maxsize=1)
+def count_identity() -> dict:
+    """What every cached count also depends on: the package versions and a digest of the bloqs' source."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from qlsa_sim import __version__
+
+    try:
+        qualtran = version("qualtran")
+    except PackageNotFoundError:  # pragma: no cover - qualtran is a dependency
+        qualtran = "absent"
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in _SOURCES)).hexdigest()[:16]
+    return {"qualtran": qualtran, "qlsa_sim": __version__, "source": digest}
+
+
+def _json_arg(v: Any) -> Any:
+    if isinstance(v, (bool, str)) or v is None:
+        return v
+    if isinstance(v, int) or (hasattr(v, "is_integer") and v.is_integer()) or int(v) == v:
+        return int(v)
+    return float(v)
+
+
+def disk_cached(fn: _F) -> _F:
+    """Cache a count function (returning :class:`StepCounts` or an int) on disk (module docstring); misses are
+    computed and stored. The key holds every argument, defaults included."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = {"count": fn.__name__, "args": [_json_arg(a) for a in bound.args], **count_identity()}
+        hit = COUNT_CACHE.get(key)
+        try:
+            if isinstance(hit, dict) and isinstance(hit.get("StepCounts"), dict):
+                return StepCounts(**hit["StepCounts"])
+            if isinstance(hit, dict) and isinstance(hit.get("int"), int):
+                return hit["int"]
+        except TypeError:
+            pass  # an entry of another shape: count again
+        value = fn(*bound.args)
+        COUNT_CACHE.put(key, {"StepCounts": asdict(value)} if isinstance(value, StepCounts) else {"int": int(value)})
+        return value
+    return wrapper  # type: ignore[return-value]
+
+
+def _counts(bloq: "Bloq", qubits: int | None = None) -> StepCounts:
     """Qualtran gate counts of ``bloq``; its qubit count too unless ``qubits`` is given."""
     from qualtran.resource_counting import QECGatesCost, QubitCount, get_cost_value
 
@@ -108,6 +173,7 @@ def _counts(bloq: Bloq, qubits: int | None = None) -> StepCounts:
 
 
 @lru_cache(maxsize=1024)
+@disk_cached
 def _step_qubits(system_bitsize: int, log2_s: int, entry_bitsize: int) -> int:
     """Qualtran ``QubitCount`` of a :class:`QLSAStep` at ``s = 2^log2_s``.
 
@@ -134,6 +200,7 @@ def _check_structure(system_bitsize: int, num_nonzero: int, entry_bitsize: int) 
 
 
 @lru_cache(maxsize=4096)
+@disk_cached
 def step_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int) -> StepCounts:
     """Counts of one :class:`QLSAStep` (cached on the structural parameters only)."""
     _check_structure(system_bitsize, num_nonzero, entry_bitsize)
@@ -145,6 +212,7 @@ def step_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int) -> St
 
 
 @lru_cache(maxsize=4096)
+@disk_cached
 def block_encoding_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: int) -> StepCounts:
     """Counts of one :class:`SparseAccessBlockEncoding` query alone."""
     _check_structure(system_bitsize, num_nonzero, entry_bitsize)
@@ -154,6 +222,7 @@ def block_encoding_counts(system_bitsize: int, num_nonzero: int, entry_bitsize: 
 
 
 @lru_cache(maxsize=256)
+@disk_cached
 def phase_counts(num_ancillas: int) -> StepCounts:
     """Counts of one :class:`ProjectorPhase`."""
     from qlsa_sim.quantum.estimation.bloqs import ProjectorPhase
@@ -162,6 +231,7 @@ def phase_counts(num_ancillas: int) -> StepCounts:
 
 
 @lru_cache(maxsize=1024)
+@disk_cached
 def state_prep_counts(system_bitsize: int, phase_bitsize: int) -> StepCounts:
     """Counts of preparing an arbitrary real ``2^n``-amplitude state ``|b>`` (Qualtran
     ``StatePreparationViaRotations``; Low, Kliuchnikov, Schaeffer 2018, arXiv:1812.00954)."""
@@ -192,6 +262,7 @@ def _check_bits(**bits: int) -> None:
 
 
 @lru_cache(maxsize=1024)
+@disk_cached
 def dense_step_counts(system_bitsize: int, phase_bitsize: int, lookup: str = "qrom") -> StepCounts:
     """Counts of one :class:`QLSAStep` over the dense-data encoding (``alpha = ||A||_F``) of a
     ``2^system_bitsize`` square matrix with ``phase_bitsize``-bit angles (cached on the structure)."""
@@ -202,6 +273,7 @@ def dense_step_counts(system_bitsize: int, phase_bitsize: int, lookup: str = "qr
 
 
 @lru_cache(maxsize=1024)
+@disk_cached
 def factor_step_counts(row_bitsize: int, rank_bitsize: int, phase_bitsize: int, has_shift: bool = True,
                        lookup: str = "qrom") -> StepCounts:
     """Counts of one :class:`QLSAStep` over the factor-form encoding of ``scale M M^T + shift I``

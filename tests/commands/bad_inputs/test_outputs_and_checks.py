@@ -154,7 +154,8 @@ def test_replay_writes_its_reports_as_a_set(small_trace, profile_path, tmp_path,
                  "--no-measure"]) == 0
     assert not (out / MARKER).exists() and (out / "decisions.csv").stat().st_size > 0
     rec = json.loads((out / ".qlsa-outputs-replay.json").read_text())
-    assert set(rec["files"]) == {"decisions.csv", "speedup.csv", "speedup.md", "crossover.png", "crossover.svg"}
+    assert set(rec["files"]) == {"decisions.csv", "speedup.csv", "speedup.md", "crossover.png", "crossover.svg",
+                                 "crossover.caption.md"}
 
 
 @pytest.mark.slow  # ~6 s: a child process loads the toolkit, replays, and is killed while drawing
