@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from qlsa_sim.core import logs
 from qlsa_sim.core.logs import Progress, close_logging, log_beside, setup_logging
 

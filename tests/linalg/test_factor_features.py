@@ -12,7 +12,8 @@ import pytest
 
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg import factor as factor_mod
-from qlsa_sim.linalg.factor import dense_from_factor, factor_matvec, mirror_lower, factor_rmatvec, factor_sparsity, hoeffding_halfwidth, summarize_factor
+from qlsa_sim.linalg.factor import (dense_from_factor, factor_matvec, factor_rmatvec, factor_sparsity,
+                                   hoeffding_halfwidth, mirror_lower, summarize_factor)
 from qlsa_sim.linalg.features import FeatureConfig, prepare, uses_factor_path
 from qlsa_sim.linalg.solvers import factor_apply, woodbury_solve
 from qlsa_sim.linalg.sparsity import nnz_per_row
