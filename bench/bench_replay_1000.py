@@ -67,7 +67,8 @@ def main(snapshots: int, keep: str | None) -> None:
     print(f"replay of {snapshots} snapshots ({len(df)} blocks, n = {', '.join(str(n) for _, n in SHAPES)}): "
           f"wall {wall:.1f} s (target < {TARGET_S:.0f} s: {'met' if wall < TARGET_S else 'NOT met'}; "
           f"{wall / TARGET_S:.2f} of it)")
-    print(f"  work scheduled: features {feats:.1f} s + estimates/choice {work - feats - df['solve_measured_s'].sum():.1f} s"
+    rest = work - feats - df["solve_measured_s"].sum()
+    print(f"  work scheduled: features {feats:.1f} s + estimates/choice {rest:.1f} s"
           f" + measured solves {df['solve_measured_s'].sum():.1f} s = {work:.1f} s; wall / work = {wall / work:.2f} "
           f"(replay's own overhead {wall - work:.1f} s, {1e3 * (wall - work) / snapshots:.1f} ms a snapshot); "
           f"{1e3 * wall / snapshots:.1f} ms a snapshot in all")

@@ -54,7 +54,8 @@ def replay_once(trace: Path, measure: bool) -> None:
     build = float(df["matrix_build_measured_s"].sum()) if measure and "matrix_build_measured_s" in df else 0.0
     work = feats + solve
     label = "measured solves" if measure else "--no-measure"
-    print(f"[{label:15s}] {snaps} snapshots: wall {wall:.1f} s = {wall / snaps:.2f} s a snapshot; features {feats:.2f} s"
+    print(f"[{label:15s}] {snaps} snapshots: wall {wall:.1f} s = {wall / snaps:.2f} s a snapshot; "
+          f"features {feats:.2f} s"
           f" + solves {solve:.1f} s = {work:.1f} s; ratio {wall / work:.2f} (target <= {TARGET}: "
           f"{'met' if wall / work <= TARGET else 'NOT met'}); the rest: dense builds {build:.1f} s, reading, checks "
           f"and estimates {wall - work - build:.1f} s")

@@ -108,7 +108,8 @@ def main(repeats: int, before: bool) -> None:
             t_h, H = timed(lambda: scale * (M @ M.T))
             t_f, _ = timed(lambda: prepare_block(H, cfg, factor=M, factor_scale=scale))
             now = min(dec["eq4"])
-            print(f"before (one run): dense rebuild of H {t_h:.2f} s (in the trace reader) + dense features {t_f:.2f} s "
+            print(f"before (one run): dense rebuild of H {t_h:.2f} s (in the trace reader) + dense features "
+                  f"{t_f:.2f} s "
                   f"(the old scheduling_measured_s) = {(t_h + t_f) / w:.1f} x Woodbury; now {now:.3f} s: "
                   f"{t_f / now:.1f}x faster than the old features alone, {(t_h + t_f) / now:.0f}x with the rebuild")
 

@@ -229,9 +229,9 @@ def dense_from_factor(M: Any, scale: float, eps: float, *, rows: int = 1024, mir
     triangle by GEMM in M's own precision (as a trace reader rebuilds ``scale * M @ M.T``; a float32 factor has no
     more digits to give), mirrored into the upper one (exactly symmetric; half the flops of ``M @ M.T``), in memory
     allocated without numpy's huge-page advice (``linalg/alloc.py``). ``mirror=False`` leaves the upper triangle
-    (outside the diagonal blocks) zero, for a Cholesky solve, which reads the lower one only. About 3.5 s at n = 12560, r = 1280 (float32; 0.7 s
-    of it the mirror) where ``scale * (M @ M.T)`` and then a float64 ``H + eps I`` took 23 s (measured here, 1 thread,
-    a loaded machine)."""
+    (outside the diagonal blocks) zero, for a Cholesky solve, which reads the lower one only. About 3.5 s at
+    n = 12560, r = 1280 (float32; 0.7 s of it the mirror) where ``scale * (M @ M.T)`` and then a float64
+    ``H + eps I`` took 23 s (measured here, 1 thread, a loaded machine)."""
     from qlsa_sim.linalg.alloc import no_hugepage_advice
 
     M = _as_factor(M)

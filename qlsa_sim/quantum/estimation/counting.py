@@ -120,7 +120,10 @@ def count_identity() -> dict:
     except PackageNotFoundError:  # pragma: no cover - qualtran is a dependency
         qualtran = "absent"
     here = Path(__file__).resolve().parent
-    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in _SOURCES)).hexdigest()[:16]
+    try:
+        digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in _SOURCES)).hexdigest()[:16]
+    except OSError:  # sources not readable as files (a zipped install): the versions alone
+        digest = "unreadable"
     return {"qualtran": qualtran, "qlsa_sim": __version__, "source": digest}
 
 
