@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import nnls
 from threadpoolctl import threadpool_info
-from tqdm.auto import tqdm
 
+from qlsa_sim.core.logs import progress as progress_of
 from qlsa_sim.core.names import Solver
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost import classical_solvers as cs
@@ -164,7 +164,7 @@ def time_dense_solves(solver: str, sizes: Sequence[int], *, repeats: int = 5, se
     fn = {"cholesky": solvers.cholesky_solve, "lu": solvers.lu_solve}[solver]
     rng = np.random.default_rng(seed)
     out = []
-    for n in tqdm(list(sizes), desc=f"calibrate {solver}", unit="n", disable=not progress, leave=False):
+    for n in progress_of(list(sizes), f"calibrate {solver}", unit="n", enabled=progress):
         A, b = random_spd(int(n), rng), rng.standard_normal(int(n))
         times, x = _time(lambda: fn(A, b), repeats, budget_seconds)
         out.append({"n": int(n), "seconds": times, "median": float(np.median(times)),
@@ -178,7 +178,7 @@ def time_cg_solves(sizes: Sequence[int], kappas: Sequence[float], *, rtol: float
     """MEASURED CG solves on dense SPD matrices of known kappa; flops from the MEASURED iterations."""
     rng = np.random.default_rng(seed + 1)
     out = []
-    for n in tqdm(list(sizes), desc="calibrate cg", unit="n", disable=not progress, leave=False):
+    for n in progress_of(list(sizes), "calibrate cg", unit="n", enabled=progress):
         for kappa in kappas:
             A, b = random_spd(int(n), rng, kappa), rng.standard_normal(int(n))
             times, (x, iters) = _time(lambda: solvers.cg_solve(A, b, rtol=rtol), repeats, 2.0)
@@ -194,7 +194,7 @@ def time_woodbury_solves(shapes: Sequence[tuple[int, int]], *, repeats: int = 3,
     """MEASURED Woodbury solves of (M M^T / r + eps I) x = b for factors M of shape (n, r)."""
     rng = np.random.default_rng(seed + 2)
     out = []
-    for n, r in tqdm(list(shapes), desc="calibrate woodbury", unit="shape", disable=not progress, leave=False):
+    for n, r in progress_of(list(shapes), "calibrate woodbury", unit="shape", enabled=progress):
         M, b = rng.standard_normal((n, r)), rng.standard_normal(n)
         times, x = _time(lambda: solvers.woodbury_solve(M, b, eps, scale=1.0 / r), repeats, 2.0)
         resid = float(np.linalg.norm(M @ (M.T @ x) / r + eps * x - b) / np.linalg.norm(b))
@@ -277,13 +277,10 @@ def fit_quantum_eq4(model: QuantumResourceModel, grid: Sequence[tuple[int, float
                     *, progress: bool = False) -> tuple[LinearFit, list[dict]]:
     """Fit paper Eq. 4 to the resource model's modeled seconds over ``grid`` (``EQ4_FIT_RULES[method]``);
     ``progress`` shows the grid points as the resource model prices them (it counts circuits)."""
-    from tqdm.auto import tqdm
-
     if method not in EQ4_FITS:
         raise UnknownNameError("Eq. 4 fit", method, EQ4_FITS)
     rows = []
-    for n, kappa, d in tqdm(grid, desc="Eq. 4 fit to the resource model", unit="point", disable=not progress,
-                            leave=False):
+    for n, kappa, d in progress_of(grid, "Eq. 4 fit to the resource model", unit="point", enabled=progress):
         f = grid_features(n, kappa, d)
         rows.append({"n": n, "kappa": kappa, "density": d, "nnz_per_row": f.max_nnz_per_row,
                      "x": eq4_regressor(n, kappa, d, model.precision), "seconds": model.estimate(f).seconds})

@@ -48,9 +48,10 @@ from typing import Any
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from qlsa_sim.core.atomic import atomic_write_json
+from qlsa_sim.core.logs import log as qlsa_log
+from qlsa_sim.core.logs import progress as progress_of
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, TraceError, UnknownNameError
 from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, StepLog, history_frames
@@ -211,7 +212,7 @@ def run_method(make_task: Callable[[int], TrainingTask], spec: MethodSpec, stop:
                              checkpoint_every=checkpoint_every, threads=threads, progress=progress, desc=rid)
     except KeyboardInterrupt:
         if directory is not None:
-            tqdm.write(f"interrupted: {rid}; the last checkpoint (and trace) in {directory} are readable; "
+            qlsa_log.warning(f"interrupted: {rid}; the last checkpoint (and trace) in {directory} are readable; "
                        "rerun with resume=True to continue")
         raise
     blocks = history_frames(opt.history, rid)[1].to_dict("records") if spec.is_newton else []
@@ -316,7 +317,7 @@ def run_baselines(make_task: Callable[[int], TrainingTask], specs: Sequence[Meth
         raise InputError(f"method labels must be unique, got {labels}")
     results = []
     jobs = [(spec, seed) for spec in specs for seed in seeds]
-    for spec, seed in tqdm(jobs, desc=f"baselines {task_name}", unit="run", disable=not progress):
+    for spec, seed in progress_of(jobs, f"baselines {task_name}", unit="run", enabled=progress):
         results.append(run_method(make_task, spec, stop, profile, seed=seed, task_name=task_name, out_dir=out_dir,
                                   resume=resume, overwrite=overwrite, checkpoint_every=checkpoint_every,
                                   threads=threads, progress=progress))

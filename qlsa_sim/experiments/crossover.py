@@ -21,9 +21,9 @@ DENSITY_RANGE = (1e-4, 1.0)
 def seconds_grid(fn: SecondsFn, n: int, kappas: np.ndarray, densities: np.ndarray, *, progress: bool = False,
                  desc: str = "grid") -> np.ndarray:
     """``fn(n, kappa, density)`` on the grid (rows: density, columns: kappa). MODELED."""
-    from tqdm.auto import tqdm
+    from qlsa_sim.core.logs import progress as progress_of
 
-    rows = tqdm(densities, desc=desc, unit="row", disable=not progress, leave=False)
+    rows = progress_of(densities, desc, unit="row", enabled=progress)
     return np.array([[fn(n, k, d) for k in kappas] for d in rows])
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from qlsa_sim.core.logs import progress as progress_of
 from qlsa_sim.cost.calibrate import default_quantum_grid, eq4_grid, fit_quantum_eq4
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
@@ -231,7 +231,7 @@ def direction_error_frame(trace_dir: str | Path, densities: Sequence[float], eps
     reader = TraceReader(trace_dir)
     rows = []
     jobs = [(st, b) for st in first_last_steps(reader) for b in reader.blocks]
-    for step, block in tqdm(jobs, desc="fig 2(g) direction errors", unit="block", disable=not progress, leave=False):
+    for step, block in progress_of(jobs, "fig 2(g) direction errors", unit="block", enabled=progress):
         snap = reader.snapshot(step, block)
         H = 0.5 * (snap.matrix + snap.matrix.T)
         A = H + eps * np.eye(H.shape[0])

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from qlsa_sim.core.atomic import atomic_write_json
+from qlsa_sim.core.logs import Progress
 from qlsa_sim.core.outputs import write_csv
 from qlsa_sim.cost.models import seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
@@ -258,53 +258,52 @@ def reproduce(config: ReproduceConfig = ReproduceConfig(), progress: bool = True
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     d, g = config.dnn, config.gpt
-    stages = tqdm(total=6, desc=f"reproduce ({config.scale})", unit="stage", disable=not progress)
+    with Progress(6, f"reproduce ({config.scale})", unit="stage", enabled=progress) as stages:
 
-    def stage(name: str) -> None:
-        stages.set_postfix_str(name)
-        stages.update(1)
+        def stage(name: str) -> None:
+            stages.update(1, note=name)
 
-    stage("calibration")
-    profile, profile_path, profile_how = obtain_profile(config, out, progress)
-    runs, sweep = run_experiments(config, profile, out / "runs", progress, stage)
-    stage("tables and figures")
-    tables = write_tables(config, runs, out)
-    art = Artifacts(out)
-    sw = sweep_frames(d, sweep) if sweep else {}
-    if sw:
-        write_sweep_figures(config, sw, art)
-    fig2f = write_run_figures(config, runs, profile, tables["q_blocks"].get("dnn", pd.DataFrame()), art)
-    traces = {task.upper(): r["q-newton"][0].trace_dir for task, r in runs.items() if r.get("q-newton")
-              and r["q-newton"][0].trace_dir}
-    if sw:
-        traces["DNN"] = sweep["reference"][0].trace_dir
-    write_trace_figures(config, sw, traces, art, progress)
-    stage("claims and report")
-    evo_traces = {name: (trace, FeatureConfig(reg_eps=d.reg_eps if name == "DNN" else g.reg_eps, psd=name == "DNN"))
-                  for name, trace in traces.items()}
-    evo, verdicts = evolution_frames(evo_traces)
-    art.save_data("evolution", evo)
-    art.save_data("evolution_verdicts", verdicts)
-    agg = {task: {label: run_summary(res) for label, res in runs[task].items()} for task in runs}
-    hardware = [hardware_frame(task, runs[task], profile) for task in runs]
-    art.save_data("breakeven_blocks", pd.concat([h[0] for h in hardware], ignore_index=True))
-    hardware_lines = [line for h in hardware for line in h[1]]
-    eq4_fits = eq4_form_fits(profile, workload_block_sizes(config))
-    claims = build_claims(agg, tables["solve"], sw, verdicts, profile, fig2f, tables["q_blocks"], evo, eq4_fits)
-    claims_csv = out / "claims.csv"
-    write_csv(pd.DataFrame([asdict(c) for c in claims]), claims_csv)
-    evo_md = (verdicts[["run", "block", "n", "first_step", "last_step", "kappa_first", "kappa_last", "kappa_drop",
-                        "p90_fraction_first", "p90_fraction_last", "kappa_drops_10x", "sparsity_emerges"]]
-              .to_markdown(index=False, floatfmt=".4g"))
-    wall = time.perf_counter() - t0
-    calls = _log_call(out, config, started, wall)
-    report = write_report(out / "report.md", config=config, claims=claims, table1_md=tables["table1_md"],
-                          solve_md=tables["solve_md"], figures=art.figures, profile=profile, profile_how=profile_how,
-                          wall_seconds=wall, notes=_notes(config, runs, sweep, fig2f), evolution_md=evo_md, calls=calls,
-                          hardware_lines=hardware_lines)
-    stages.close()
+        stage("calibration")
+        profile, profile_path, profile_how = obtain_profile(config, out, progress)
+        runs, sweep = run_experiments(config, profile, out / "runs", progress, stage)
+        stage("tables and figures")
+        tables = write_tables(config, runs, out)
+        art = Artifacts(out)
+        sw = sweep_frames(d, sweep) if sweep else {}
+        if sw:
+            write_sweep_figures(config, sw, art)
+        fig2f = write_run_figures(config, runs, profile, tables["q_blocks"].get("dnn", pd.DataFrame()), art)
+        traces = {task.upper(): r["q-newton"][0].trace_dir for task, r in runs.items() if r.get("q-newton")
+                  and r["q-newton"][0].trace_dir}
+        if sw:
+            traces["DNN"] = sweep["reference"][0].trace_dir
+        write_trace_figures(config, sw, traces, art, progress)
+        stage("claims and report")
+        evo_traces = {name: (trace, FeatureConfig(reg_eps=d.reg_eps if name == "DNN" else g.reg_eps, psd=name == "DNN"))
+                      for name, trace in traces.items()}
+        evo, verdicts = evolution_frames(evo_traces)
+        art.save_data("evolution", evo)
+        art.save_data("evolution_verdicts", verdicts)
+        agg = {task: {label: run_summary(res) for label, res in runs[task].items()} for task in runs}
+        hardware = [hardware_frame(task, runs[task], profile) for task in runs]
+        art.save_data("breakeven_blocks", pd.concat([h[0] for h in hardware], ignore_index=True))
+        hardware_lines = [line for h in hardware for line in h[1]]
+        eq4_fits = eq4_form_fits(profile, workload_block_sizes(config))
+        claims = build_claims(agg, tables["solve"], sw, verdicts, profile, fig2f, tables["q_blocks"], evo, eq4_fits)
+        claims_csv = out / "claims.csv"
+        write_csv(pd.DataFrame([asdict(c) for c in claims]), claims_csv)
+        evo_md = (verdicts[["run", "block", "n", "first_step", "last_step", "kappa_first", "kappa_last", "kappa_drop",
+                            "p90_fraction_first", "p90_fraction_last", "kappa_drops_10x", "sparsity_emerges"]]
+                  .to_markdown(index=False, floatfmt=".4g"))
+        wall = time.perf_counter() - t0
+        calls = _log_call(out, config, started, wall)
+        report = write_report(out / "report.md", config=config, claims=claims, table1_md=tables["table1_md"],
+                              solve_md=tables["solve_md"], figures=art.figures, profile=profile,
+                              profile_how=profile_how, wall_seconds=wall, notes=_notes(config, runs, sweep, fig2f),
+                              evolution_md=evo_md, calls=calls, hardware_lines=hardware_lines)
     return ReproduceOutputs(out_dir=out, table1_csv=tables["table1_csv"], table1_md=tables["table1_md"],
-                            solve_table_csv=tables["solve_csv"], solve_table_md=tables["solve_md"], claims_csv=claims_csv,
+                            solve_table_csv=tables["solve_csv"], solve_table_md=tables["solve_md"],
+                            claims_csv=claims_csv,
                             report_md=report, calibration=profile_path, figures=art.figures, data=art.data,
                             wall_seconds=wall)
 
