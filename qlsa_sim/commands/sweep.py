@@ -24,6 +24,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--density", type=listed(density), default=[0.01, 0.1, 0.5, 1.0], help="densities, each in (0, 1]")
     p.add_argument("--eps", type=eps, default=1e-2, help="QLSA solution precision, in [1e-15, 1)")
     p.add_argument("--calibration", help="also give each classical solver's modeled seconds and the ratio")
+    p.add_argument("--physical", default="surface-p1e-4-1us",
+                   help="surface-code profile every point is also priced on (Qualtran's model; 'none' to skip)")
     p.add_argument("--chunk", type=integer(1, MAX_POINTS, "a point count"), default=64, help="grid points per task")
     p.add_argument("--out", default=str(Path("analysis") / "sweep.csv"))
     add_quiet(p)
@@ -45,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     points = sweep_points(list(args.presets), list(args.profiles), args.n, args.kappa, args.density, args.eps)
     cal = load_profile(args.calibration) if args.calibration else None
     out = check_output_file(args.out, "--out")
-    df = run_sweep(points, calibration=cal, chunk=args.chunk, progress=not args.quiet, **parallel_options(args))
+    physical = None if args.physical == "none" else args.physical
+    df = run_sweep(points, calibration=cal, chunk=args.chunk, physical=physical, progress=not args.quiet,
+                   **parallel_options(args))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, lambda f: df.to_csv(f, index=False))
     print(f"wrote {len(df)} modeled grid points to {out}")

@@ -70,11 +70,10 @@ def physical_columns(decisions: pd.DataFrame, profile: CalibrationProfile, physi
         extra = {"resources_modeled_s": est.seconds}
         if r.get("quantum_model") == QuantumModel.EQ4:
             extra["eq4_over_resources"] = r["quantum_modeled_s"] / est.seconds if est.seconds > 0 else math.nan
-        ph = physical_estimate(logical_counts(est.resources), physical) if est.resources is not None else None
-        extra.update(physical_profile=physical, physical_feasible=bool(ph and ph.feasible),
-                     physical_qubits=ph.physical_qubits if ph else None,
-                     physical_code_distance=ph.code_distance if ph else None,
-                     physical_wall_s=ph.wall_time_s if ph else None, physical_reason=ph.reason if ph else "singular")
+        if est.resources is not None:
+            extra.update(physical_estimate(logical_counts(est.resources), physical).row())
+        else:
+            extra.update(physical_profile=physical, physical_feasible=False, physical_reason="singular")
         rows.append(extra)
     return pd.concat([decisions.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
 

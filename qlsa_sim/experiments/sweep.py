@@ -2,7 +2,8 @@
 
 Every point is MODELED: the resource model's estimate (``cost/models.py``, the one quantum-seconds path) of
 a hypothetical block (:func:`~qlsa_sim.cost.models.grid_features`: entries unknown, so the ideal encoding
-alpha = ||A||); with a calibration profile, also the classical solvers' modeled seconds and the ratio. Points are
+alpha = ||A||), and that solve on a surface-code machine (Qualtran's model, ``physical_*``); with a calibration
+profile, also the classical solvers' modeled seconds and the ratio. Points are
 grouped into chunks and run on any executor of ``schedule/executors.py``; each row carries a
 stable id built from its parameters, so sweeps merge and resume safely and the table is the same
 whatever the executor or the number of workers.
@@ -22,7 +23,12 @@ from qlsa_sim.cost.models import QuantumResourceModel, grid_features
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError
 from qlsa_sim.quantum.estimation.hardware import get_profile
+from qlsa_sim.quantum.estimation.physical import get_physical_profile, physical_estimate
 from qlsa_sim.quantum.estimation.presets import get_preset
+from qlsa_sim.quantum.estimation.resources import logical_counts
+
+#: The surface-code machine every sweep point is also priced on (p = 1e-4, 1 us cycle; Gidney-Fowler factory).
+DEFAULT_PHYSICAL = "surface-p1e-4-1us"
 
 if TYPE_CHECKING:  # pandas is imported by run_sweep only: pool workers evaluating chunks do not load it
     import pandas as pd
@@ -57,8 +63,10 @@ def sweep_points(presets: Sequence[str], profiles: Sequence[str], ns: Sequence[i
             for p, h, n, k, d in itertools.product(presets, profiles, ns, kappas, densities)]
 
 
-def evaluate_points(points: Sequence[SweepPoint], calibration: CalibrationProfile | None = None) -> list[dict]:
-    """One row per point (modeled counts and seconds; classical seconds if a calibration is given)."""
+def evaluate_points(points: Sequence[SweepPoint], calibration: CalibrationProfile | None = None,
+                    physical: str | None = DEFAULT_PHYSICAL) -> list[dict]:
+    """One row per point: modeled counts and seconds, the solve on the surface-code machine ``physical``
+    (``physical_*``; Qualtran's model; None: left out) and, if a calibration is given, classical seconds."""
     rows = []
     for pt in points:
         f = grid_features(pt.n, pt.kappa, pt.density)
@@ -67,6 +75,8 @@ def evaluate_points(points: Sequence[SweepPoint], calibration: CalibrationProfil
         row = {"id": pt.id, **asdict(pt), "nnz_per_row": f.max_nnz_per_row, "queries": res.queries,
                "t_count": res.t_count, "toffoli": res.toffoli, "rotations": res.rotations, "clifford": res.clifford,
                "qubits": res.qubits, "depth": res.depth, "quantum_modeled_s": est.seconds, "modeled": True}
+        if physical is not None:
+            row.update(physical_estimate(logical_counts(res), physical).row())
         if calibration is not None:
             for m in calibration.classical_models:
                 row[f"{m.solver}_modeled_s"] = m.estimate(f).seconds if m.applies(f) else math.nan
@@ -78,8 +88,8 @@ def evaluate_points(points: Sequence[SweepPoint], calibration: CalibrationProfil
 
 
 def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile | None = None, chunk: int = 64,
-              executor: str = "inprocess", workers: int | None = None, scheduler_address: str | None = None,
-              progress: bool = True) -> "pd.DataFrame":
+              physical: str | None = DEFAULT_PHYSICAL, executor: str = "inprocess", workers: int | None = None,
+              scheduler_address: str | None = None, progress: bool = True) -> "pd.DataFrame":
     """Evaluate ``points`` in chunks on the chosen executor; rows in grid order, one per point.
 
     Chunks are cut from the points ordered by (n, density, precision): the gate counts of a point depend on
@@ -87,11 +97,13 @@ def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile |
     and each count is made once and shared through the disk cache (``quantum/estimation/counting.py``)."""
     import pandas as pd
 
+    if physical is not None:
+        get_physical_profile(physical)  # an unknown name fails before any work
     if chunk < 1:
         raise InputError(f"chunk must be >= 1, got {chunk}")
     ordered = sorted(points, key=lambda p: (p.n, p.density, p.precision))
     chunks = [tuple(ordered[i:i + chunk]) for i in range(0, len(ordered), chunk)]
-    fn = functools.partial(evaluate_points, calibration=calibration)
+    fn = functools.partial(evaluate_points, calibration=calibration, physical=physical)
     results = run_tasks(fn, [(f"chunk-{i:06d}", c) for i, c in enumerate(chunks)], executor=executor,
                         workers=workers, scheduler_address=scheduler_address, progress=progress, desc="sweep")
     failed = [r for r in results if not r.ok]

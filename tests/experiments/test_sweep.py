@@ -31,6 +31,16 @@ def test_sweep_rows_match_the_estimator_and_ids_are_stable():
     assert row["lu_modeled_s"] == pytest.approx(2e-11 * 512 ** 3 + 1e-5)
     best = min(row["cholesky_modeled_s"], row["lu_modeled_s"])
     assert row["quantum_over_best_classical"] == pytest.approx(row["quantum_modeled_s"] / best)
+    # the same solve on the default surface-code machine: Qualtran's model on the point's own counts
+    from qlsa_sim.quantum.estimation.physical import physical_estimate
+    from qlsa_sim.quantum.estimation.resources import logical_counts
+
+    ph = physical_estimate(logical_counts(res), "surface-p1e-4-1us")
+    assert row["physical_profile"] == "surface-p1e-4-1us" and bool(row["physical_feasible"]) == ph.feasible
+    if ph.feasible:
+        assert row["physical_qubits"] == ph.physical_qubits and row["physical_wall_s"] == ph.wall_time_s
+    else:
+        assert row["physical_reason"] == ph.reason
 
 
 def test_sweep_identical_in_process_and_pool():

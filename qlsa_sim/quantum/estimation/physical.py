@@ -498,6 +498,14 @@ class PhysicalEstimate:
     method: str = ""
     modeled: bool = True
 
+    def row(self, prefix: str = "physical_") -> dict:
+        """The figures a table row carries (profile, feasible or why not, qubits, distance, factories, wall time),
+        keys prefixed with ``prefix``; None where infeasible."""
+        return {f"{prefix}profile": self.profile, f"{prefix}feasible": self.feasible,
+                f"{prefix}qubits": self.physical_qubits, f"{prefix}code_distance": self.code_distance,
+                f"{prefix}factories": self.n_factories, f"{prefix}wall_s": self.wall_time_s,
+                f"{prefix}reason": self.reason}
+
 
 # --------------------------------------------------------------------------------------------- Qualtran
 
