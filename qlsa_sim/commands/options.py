@@ -57,6 +57,13 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
                    help="write every message, with times, to PATH (default: qlsa-sim.log beside the outputs)")
 
 
+def add_resume_options(p: argparse.ArgumentParser, resume_help: str, overwrite_help: str) -> None:
+    """``--resume`` / ``--overwrite`` (one or neither): continue what an interrupted call left, or replace it."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resume", action="store_true", help=resume_help)
+    g.add_argument("--overwrite", action="store_true", help=overwrite_help)
+
+
 def add_task_options(p: argparse.ArgumentParser) -> None:
     """The model, data and block options of ``record`` and ``train`` (see :func:`task_spec`)."""
     p.add_argument("--model", type=choice(*MODELS), default="mlp", help="mlp | bert | gpt (default mlp)")

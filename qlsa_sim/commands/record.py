@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from qlsa_sim.commands.argtypes import integer, positive
-from qlsa_sim.commands.options import add_quiet, add_task_options, curvature_config, task_spec
+from qlsa_sim.commands.options import add_quiet, add_resume_options, add_task_options, curvature_config, task_spec
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -17,9 +17,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--every", type=integer(1, 10**8, "a step count"), default=50, help="snapshot every k steps")
     p.add_argument("--lr", type=positive, default=0.1)
     p.add_argument("--out", help="trace directory (default hessian_traces/<model>-<dataset>)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--resume", action="store_true", help="continue an interrupted trace")
-    g.add_argument("--overwrite", action="store_true", help="replace an existing trace")
+    add_resume_options(p, "continue an interrupted trace", "replace an existing trace")
     add_quiet(p)
     return p
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from qlsa_sim.commands.options import add_quiet, names_list, seeds
+from qlsa_sim.commands.options import add_quiet, add_resume_options, names_list, seeds
 
 SCALE_HELP = ("smoke: digits + a one-layer GPT, a few steps (about a minute); default: Fashion-MNIST 14x14 "
               "MLP 196-16-10 + a 2-layer width-16 GPT (under 45 minutes on 2 cores); paper: 784-16-10 on 28x28 "
@@ -25,9 +25,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--tasks", type=names_list, default=("dnn", "gpt"), help="workloads of Table 1: dnn,gpt (default)")
     p.add_argument("--no-sweeps", dest="sweeps", action="store_false",
                    help="skip the DNN sweeps (Figs. 2(b), 2(d), 2(g); claims C4, C5)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--resume", action="store_true", help="continue interrupted runs")
-    g.add_argument("--overwrite", action="store_true", help="redo every run (and the calibration)")
+    add_resume_options(p, "continue interrupted runs", "redo every run (and the calibration)")
     add_quiet(p)
     return p
 

@@ -12,7 +12,15 @@ import sys
 from pathlib import Path
 
 from qlsa_sim.commands.argtypes import choice, density, eps, integer, non_negative, positive, real
-from qlsa_sim.commands.options import add_quiet, add_task_options, curvature_config, names_list, seeds, task_spec
+from qlsa_sim.commands.options import (
+    add_quiet,
+    add_resume_options,
+    add_task_options,
+    curvature_config,
+    names_list,
+    seeds,
+    task_spec,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -52,9 +60,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     o.add_argument("--quantum-emulation", type=choice("perturb", "circuit"), default="perturb",
                    help="perturb (x* + eps|x*|u) | circuit (simulate the QSVT circuit on blocks with n <= 16)")
     p.add_argument("--out", help="output folder (default analysis/train-<model>-<dataset>)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--resume", action="store_true", help="continue interrupted runs")
-    g.add_argument("--overwrite", action="store_true", help="redo every run")
+    add_resume_options(p, "continue interrupted runs", "redo every run")
     add_quiet(p)
     return p
 
