@@ -90,6 +90,15 @@ def claim_lines(claims: Sequence[Claim]) -> list[str]:
     return lines + ["", "Verdict rules:", ""] + [f"- {c.id}: {c.rule}." for c in claims]
 
 
+def verdict_summary(claims: Sequence[Mapping]) -> str:
+    """The verdicts at a glance (the README's "What we found" embeds this, generated from ``claims.csv``): one row
+    per claim with its verdict, the paper's claim and the basis of our figure."""
+    lines = ["| id | verdict | the paper's claim | basis |", "|---|---|---|---|"]
+    for c in claims:
+        lines.append(f"| {c['id']} | **{c['verdict']}** | {md_escape(str(c['claim']))} | {c['basis']} |")
+    return "\n".join(lines)
+
+
 def _table_body(p: Path) -> str:
     """A table's Markdown without its own title."""
     return "\n".join(ln for ln in Path(p).read_text().strip().splitlines() if not ln.startswith("# ")).strip()
