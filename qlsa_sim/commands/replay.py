@@ -73,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
                                                 physical=args.physical, progress=not args.quiet))
     print(outs.speedup_md.read_text())
     print(f"wrote {outs.decisions_csv}, {outs.speedup_csv}, {outs.speedup_md}, "
-          + ", ".join(str(p) for p in outs.crossover))
+          + ", ".join(str(p) for p in (*outs.crossover, *outs.encodings)))
     return 1 if failures else 0

@@ -42,6 +42,11 @@ VERDICT_NOTE = {
                        "the resource model."),
 }
 
+ENCODINGS_NOTE = ("Every encoding the block allows, priced by the resource model (MODELED): sparse access (alpha = s "
+                  "max|A_ij|), dense data (alpha = ||A||_F; _qroam: QROAM loading), the stored factor's form (alpha = "
+                  "scale ||M||_F^2 + eps). The cheapest is the one the decisions use. alpha_over_norm = alpha / "
+                  "||A||: kappa_eff = kappa x alpha_over_norm, the condition number the QLSA pays for.")
+
 
 @dataclass(frozen=True)
 class ReplayOutputs:
@@ -49,6 +54,7 @@ class ReplayOutputs:
     speedup_csv: Path
     speedup_md: Path
     crossover: tuple[Path, ...]
+    encodings: tuple[Path, ...] = ()  # encodings.csv/.md (resource-model replays)
 
 
 def quantum_description(profile: CalibrationProfile, quantum_model: str) -> str:
@@ -76,6 +82,31 @@ def physical_columns(decisions: pd.DataFrame, profile: CalibrationProfile, physi
             extra.update(physical_profile=physical, physical_feasible=False, physical_reason="singular")
         rows.append(extra)
     return pd.concat([decisions.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+
+
+def encoding_table(decisions: pd.DataFrame, profile: CalibrationProfile) -> pd.DataFrame:
+    """Per decision row and per block encoding the block allows (``quantum/estimation/encodings.py``): alpha,
+    alpha / ||A|| (||A|| = max|lambda|), kappa_eff, the QLSA's modeled seconds on the profile's hardware and its
+    counts, and which encoding is the cheapest (the one the resource model prices the block by). MODELED."""
+    from dataclasses import replace
+
+    model = replace(profile.resources, encoding="cheapest")
+    rows = []
+    for r in decisions.to_dict("records"):
+        f = features_from_row(r)
+        if not math.isfinite(f.kappa):
+            continue
+        norm = max(abs(f.lambda_min), abs(f.lambda_max))
+        timed = [(model.time(res).seconds, res) for res in model.candidates(f)]
+        best = min(t for t, _ in timed)
+        for t, res in timed:
+            rows.append({"id": f"{r['id']}/{res.encoding}", "step": r["step"], "block": r["block"], "n": f.n,
+                         "kappa": f.kappa, "encoding": res.encoding, "alpha": res.alpha,
+                         "alpha_over_norm": res.alpha / norm if norm > 0 else math.nan, "kappa_eff": res.kappa_eff,
+                         "queries": res.queries, "toffoli": res.toffoli, "t_count": res.t_count,
+                         "rotations": res.rotations, "logical_qubits": res.qubits, "quantum_modeled_s": t,
+                         "cheapest": t == best, "hardware": model.hardware_label, "modeled": True})
+    return pd.DataFrame(rows)
 
 
 def eq4_error_note(decisions: pd.DataFrame) -> str:
@@ -145,4 +176,10 @@ def write_replay_report(decisions: pd.DataFrame, profile: CalibrationProfile, ou
                               title=f"Speedup table (paper Table 1 analogue): {trace_label}", note=note)
     paths = write_crossover(decisions, profile, out_dir / "crossover", quantum_model=quantum_model,
                             trace_label=trace_label, progress=progress)
-    return ReplayOutputs(dec_csv, s_csv, s_md, tuple(paths))
+    encodings: tuple[Path, ...] = ()
+    if quantum_model == QuantumModel.RESOURCES:
+        enc = encoding_table(decisions, profile)
+        if not enc.empty:
+            encodings = write_table(enc, out_dir, "encodings", note=ENCODINGS_NOTE,
+                                    title=f"Block encodings weighed per block: {trace_label}")
+    return ReplayOutputs(dec_csv, s_csv, s_md, tuple(paths), encodings)

@@ -100,3 +100,27 @@ def test_blocks_are_drawn_at_the_kappa_eff_of_their_chosen_encoding(tmp_path, mo
     replay_outputs.write_replay_report(dec, profile, tmp_path, quantum_model="resources", trace_label="example")
     np.testing.assert_array_equal(drawn["points"]["kappa"], dec["quantum_kappa_eff"])
     assert set(dec["quantum_encoding"]) <= {"sparse", "dense", "dense_qroam", "factor", "factor_qroam"}
+
+
+def test_resource_replays_list_every_encoding_and_mark_the_one_decided(tmp_path):
+    """encodings.csv: every encoding the block allows, priced by the resource model; the cheapest is the decision's."""
+    from qlsa_sim.cost.profile import load_profile
+    from qlsa_sim.experiments.replay_outputs import encoding_table
+    from qlsa_sim.linalg.features import FeatureConfig
+    from qlsa_sim.schedule.pipeline import SchedulePolicy
+    from qlsa_sim.schedule.replay import ReplayConfig, replay
+
+    root = Path(__file__).resolve().parents[2]
+    profile = load_profile(root / "calibration" / "example-2core.json")
+    df = replay(root / "hessian_traces" / "example-digits", profile,
+                ReplayConfig(SchedulePolicy(FeatureConfig(psd=True), "resources"), measure_classical=False),
+                progress=False)
+    enc = encoding_table(df, profile)
+    assert enc["id"].is_unique and set(enc["encoding"]) >= {"sparse", "dense"}
+    for r in df.to_dict("records"):
+        rows = enc[(enc["step"] == r["step"]) & (enc["block"] == r["block"])]
+        best = rows[rows["cheapest"]].iloc[0]
+        assert best["encoding"] == r["quantum_encoding"] and best["quantum_modeled_s"] == r["quantum_modeled_s"]
+        assert (rows["quantum_modeled_s"] >= best["quantum_modeled_s"]).all()
+        dense = rows[rows["encoding"] == "dense"].iloc[0]  # alpha = ||A||_F
+        assert dense["alpha"] == pytest.approx(r["frobenius_norm"], rel=1e-12)
