@@ -18,7 +18,8 @@ import pandas as pd
 from qlsa_sim.report.figures import legend_below, save_figure
 
 #: Reference times per logical gate drawn as contours (labelled in the legend).
-REFERENCE_GATE_TIMES = ((1e-18, "1 as (the paper's idealized gate)"), (1e-9, "1 ns"), (1e-6, "1 us (surface-code cycle)"))
+REFERENCE_GATE_TIMES = ((1e-18, "1 attosecond (the paper's idealized gate)"), (1e-9, "1 ns"),
+                        (1e-6, "1 us (surface-code cycle)"))
 
 
 CAPTION = ("Colour: log10 of the largest logical gate time (s) at which the QLSA is no slower than the best classical "
@@ -36,7 +37,7 @@ def _panel(ax, grid: pd.DataFrame, x: str, y: str, blocks: pd.DataFrame | None, 
     for (t, label), ls in zip(REFERENCE_GATE_TIMES, styles):
         if np.nanmin(z) < np.log10(t) < np.nanmax(z):
             ax.contour(xs, ys, z, levels=[np.log10(t)], colors="w", linestyles=ls, linewidths=1.2)
-            ax.plot([], [], color="k", ls=ls, label=f"{label} gates: QLSA cheaper on the brighter side")
+            ax.plot([], [], color="k", ls=ls, label=f"gates of {label}: QLSA cheaper on the brighter side")
     if blocks is not None and len(blocks):
         ax.scatter(blocks[x], blocks[y], c=np.log10(blocks["max_gate_time_s"]), cmap="viridis", vmin=vmin, vmax=vmax,
                    edgecolors="r", linewidths=1.2, s=40, zorder=3, label="trace blocks (own features)")
