@@ -9,7 +9,7 @@ from qlsa_sim.commands.options import DATASETS, add_quiet
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("demo", help="record -> calibrate -> replay on the default data (about a minute)")
+    p = sub.add_parser("demo", help="record -> calibrate -> replay on the default data (about 2 minutes on 2 cores)")
     p.add_argument("--root", default=".", help="where hessian_traces/, calibration/, analysis/ are")
     p.add_argument("--dataset", type=choice(*DATASETS), default="fashion-mnist")
     p.add_argument("--data-dir")
@@ -33,9 +33,10 @@ def run(args: argparse.Namespace) -> int:
                  steps=args.steps, every=args.every, progress=not args.quiet, say=lambda m: print(m, flush=True))
     print(f"\ndemo finished in {o.seconds:.0f} s (MLP {o.architecture}). Outputs:\n  trace:       {o.trace}/\n"
           f"  calibration: {o.calibration}\n"
-          f"  analysis:    {o.eq4.decisions_csv.parent}/ (decisions.csv, speedup.csv/.md, crossover.png/.svg;\n"
+          f"  analysis:    {o.eq4.decisions_csv.parent}/ (decisions.csv, speedup.csv/.md, crossover.png/.svg/.caption.md;\n"
           f"               quantum by paper Eq. 4 fitted to the resource model)\n"
-          f"               {o.resources.decisions_csv.parent}/ (the same with the QLSA resource estimator directly)\n"
+          f"               {o.resources.decisions_csv.parent}/ (the same with the QLSA resource estimator directly,\n"
+          "               and encodings.csv/.md: every block encoding weighed)\n"
           "Verdicts: read the resource-model tables (the folder ending in -resources); the Eq. 4 tables reproduce the "
           "paper's model, whose form does not follow the counted circuit cost (each table says how far off).")
     return 0

@@ -15,6 +15,7 @@ The reader checks checksums, shapes, dtypes and finiteness and names the bad fil
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import zipfile
@@ -428,11 +429,29 @@ class TraceReader:
         return len(self.rows)
 
 
-def verify_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], display: str) -> None:
+#: Snapshot files up to this size are read once: hashed and parsed from the same bytes (larger ones are hashed,
+#: then read block by block, so a file of many large blocks is never held in memory at once).
+READ_ONCE_MAX_BYTES = 256 << 20
+
+
+def verify_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], display: str, *,
+                         keep: bool = False) -> bytes | None:
     """TraceError naming ``display`` if the file is missing or its sha256 differs from the manifest's
-    (after :func:`check_snapshot_file`, so nothing unbounded or outside the trace is hashed)."""
+    (after :func:`check_snapshot_file`, so nothing unbounded or outside the trace is hashed). With ``keep``, a
+    file of at most :data:`READ_ONCE_MAX_BYTES` is read once and its verified bytes returned (else None)."""
     check_snapshot_file(fs, path, rows, display)
-    digest = sha256_of(fs, path)
+    data = None
+    if keep and _file_info(fs, path, display, "snapshot file") <= READ_ONCE_MAX_BYTES:
+        with fs.open(path, "rb") as f:
+            data = f.read(READ_ONCE_MAX_BYTES + 1)
+        digest = hashlib.sha256(data).hexdigest()
+    else:
+        digest = sha256_of(fs, path)
+    _check_digest(digest, rows, display)
+    return data
+
+
+def _check_digest(digest: str, rows: Sequence[Mapping[str, Any]], display: str) -> None:
     for want in dict.fromkeys(str(r["sha256"]) for r in rows):
         if digest != want:
             raise TraceError(f"{display}: checksum mismatch (sha256 {digest[:12]}..., manifest says "
@@ -466,12 +485,14 @@ def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: st
     Blocks are loaded one at a time (a file of many large blocks is not held in memory at once).
     Works on any fsspec file system, so workers can read shared storage.
     """
+    data = None
     if verify:
-        verify_snapshot_file(fs, path, rows, display)
+        data = verify_snapshot_file(fs, path, rows, display, keep=True)
     elif verify is not None:
         check_snapshot_file(fs, path, rows, display)
     try:
-        with fs.open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+        with (io.BytesIO(data) if data is not None else fs.open(path, "rb")) as f, \
+                np.load(f, allow_pickle=False) as z:
             for row in rows:
                 try:
                     A, g = read_block_arrays(z, row, display)
