@@ -60,7 +60,8 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import KAPPA_METHODS, FeatureConfig, MatrixFeatures, prepare_block
 from qlsa_sim.linalg.spectrum import SpectrumEstimate, kappa_exact, kappa_lanczos, lanczos_extremes
 from qlsa_sim.quantum.estimation.counting import TS_PER_TOFFOLI
-from qlsa_sim.quantum.estimation.physical import PhysicalEstimate, Profile, physical_estimate
+from qlsa_sim.quantum.estimation.physical import PhysicalEstimate, physical_estimate
+from qlsa_sim.quantum.estimation.physical_profiles import Profile
 from qlsa_sim.quantum.estimation.resources import QLSAResources, logical_counts
 
 #: Above this size kappa comes from Lanczos (``kappa_method="auto"``), as in ``FeatureConfig.exact_max_n``.

@@ -62,7 +62,7 @@ def _features(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from qlsa_sim.experiments.estimate import DEFAULT_PHYSICAL, estimate_document, logical_table, physical_table
-    from qlsa_sim.quantum.estimation.physical import custom_profile
+    from qlsa_sim.quantum.estimation.physical_profiles import custom_profile
 
     f = _features(args)
     physical = list(args.physical or DEFAULT_PHYSICAL)

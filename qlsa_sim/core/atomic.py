@@ -13,7 +13,9 @@ import glob
 import json
 import math
 import os
-from collections.abc import Callable
+import re
+import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,10 +33,58 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+#: Names of temporaries: ``.<name>.tmp-<pid>`` (atomic writes), ``.qlsa-staging-<pid>`` (output sets,
+#: ``core/outputs.py``), ``.qlsa-probe-<pid>-*`` (writability probes); the pid says whose they are.
+_TEMP = re.compile(r"^\..+\.tmp-(\d+)$|^\.qlsa-staging-(\d+)$|^\.qlsa-probe-(\d+)-.*$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs here (this process counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def _temp_pid(name: str) -> int | None:
+    m = _TEMP.match(name)
+    if not m:
+        return None
+    return int(next(g for g in m.groups() if g is not None))
+
+
+def remove_stale_temporaries(directory: str | Path, names: Iterable[str] | None = None) -> list[Path]:
+    """Remove temporary files and staging folders in ``directory`` (only those in ``names`` if given) whose
+    process is gone; returns what was removed. Missing folders and races are ignored."""
+    directory = Path(directory)
+    try:
+        entries = list(names) if names is not None else os.listdir(directory)
+    except OSError:
+        return []
+    removed = []
+    for name in entries:
+        pid = _temp_pid(name)
+        if pid is None or pid_alive(pid):
+            continue
+        p = directory / name
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
 def _remove_stale_tmp(path: Path) -> None:
     """Remove ``.<name>.tmp-<pid>`` files of ``path`` left by processes that are gone (killed mid-write)."""
-    from qlsa_sim.core.outputs import remove_stale_temporaries
-
     try:
         names = [p.name for p in path.parent.glob(f".{glob.escape(path.name)}.tmp-*")]
     except OSError:

@@ -30,12 +30,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from qlsa_sim.core.atomic import _fsync_dir, atomic_write, atomic_write_json, remove_stale_temporaries
 from qlsa_sim.errors import InputError
 
 MARKER = "INCOMPLETE"
 RECORD = ".qlsa-outputs-{command}.json"
 STAGING_PREFIX = ".qlsa-staging-"
-_TEMP = re.compile(r"^\..+\.tmp-(\d+)$|^\.qlsa-staging-(\d+)$|^\.qlsa-probe-(\d+)-.*$")
 _BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
@@ -114,51 +114,6 @@ def check_input_dir(path: str | Path, what: str, error: type[Exception] = InputE
 
 
 # ------------------------------------------------------------------------------------------ temporaries
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs here (this process counts as alive)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
-
-
-def _temp_pid(name: str) -> int | None:
-    m = _TEMP.match(name)
-    if not m:
-        return None
-    return int(next(g for g in m.groups() if g is not None))
-
-
-def remove_stale_temporaries(directory: str | Path, names: Iterable[str] | None = None) -> list[Path]:
-    """Remove temporary files and staging folders in ``directory`` (only those in ``names`` if given) whose
-    process is gone; returns what was removed. Missing folders and races are ignored."""
-    directory = Path(directory)
-    try:
-        entries = list(names) if names is not None else os.listdir(directory)
-    except OSError:
-        return []
-    removed = []
-    for name in entries:
-        pid = _temp_pid(name)
-        if pid is None or pid_alive(pid):
-            continue
-        p = directory / name
-        try:
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
-            removed.append(p)
-        except OSError:
-            pass
-    return removed
-
-
 # ------------------------------------------------------------------------------------------ output sets
 def _files_under(root: Path, skip: Iterable[str] = ()) -> dict[str, tuple[int, int, int]]:
     """Relative path -> (inode, size, mtime_ns) of the regular files under ``root``, hidden entries and
@@ -236,8 +191,6 @@ class OutputSet:
         return obj
 
     def _mark(self) -> None:
-        from qlsa_sim.core.atomic import atomic_write
-
         text = (f"qlsa-sim {self.command} (process {os.getpid()}) started writing this folder at "
                 f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} and did not finish: its files may "
                 "mix old, new and partial ones. Rerun the command to replace them.\n")
@@ -253,8 +206,6 @@ class OutputSet:
     def commit(self) -> None:
         """Move the staged files in (or take the files written in place) and drop what the previous set had
         that this one lacks; the ``INCOMPLETE`` marker covers the whole change."""
-        from qlsa_sim.core.atomic import _fsync_dir, atomic_write_json
-
         if self.staged:
             new = sorted(_files_under(self.path))
             self._mark()
@@ -289,22 +240,16 @@ def output_set(directory: str | Path, command: str, *, staged: bool = True, keep
 # ------------------------------------------------------------------------------------------ atomic files
 def write_csv(df, path: str | Path) -> Path:
     """``df.to_csv(path, index=False)`` written atomically (full precision: pandas writes floats by repr)."""
-    from qlsa_sim.core.atomic import atomic_write
-
     return atomic_write(path, lambda f: df.to_csv(f, index=False))
 
 
 def write_text(path: str | Path, text: str) -> Path:
     """``path.write_text(text)`` written atomically (UTF-8)."""
-    from qlsa_sim.core.atomic import atomic_write
-
     data = text.encode()
     return atomic_write(path, lambda f: f.write(data))
 
 
 def save_figure_file(fig, path: str | Path, **kwargs) -> Path:
     """``fig.savefig(path, ...)`` written atomically (the format from the suffix)."""
-    from qlsa_sim.core.atomic import atomic_write
-
     path = Path(path)
     return atomic_write(path, lambda f: fig.savefig(f, format=path.suffix.lstrip("."), **kwargs))

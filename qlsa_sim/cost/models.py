@@ -28,7 +28,8 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import MatrixFeatures
 from qlsa_sim.quantum.estimation.encodings import ENCODINGS, MatrixInfo
 from qlsa_sim.quantum.estimation.hardware import HardwareProfile, get_profile
-from qlsa_sim.quantum.estimation.physical import physical_estimate, surface_code_profile_names
+from qlsa_sim.quantum.estimation.physical import physical_estimate
+from qlsa_sim.quantum.estimation.physical_profiles import surface_code_profile_names
 from qlsa_sim.quantum.estimation.resources import (
     QLSAResources,
     effective_alpha_kappa,

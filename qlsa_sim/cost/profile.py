@@ -34,7 +34,7 @@ from qlsa_sim.cost.models import (
 )
 from qlsa_sim.errors import CalibrationError
 from qlsa_sim.quantum.estimation.hardware import profile_names
-from qlsa_sim.quantum.estimation.physical import surface_code_profile_names
+from qlsa_sim.quantum.estimation.physical_profiles import surface_code_profile_names
 from qlsa_sim.quantum.estimation.presets import preset_names
 from qlsa_sim.quantum.estimation.timing import BASES, BASIS_ALIASES
 

@@ -54,7 +54,8 @@ from qlsa_sim.core.logs import log as qlsa_log
 from qlsa_sim.core.logs import progress as progress_of
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, TraceError, UnknownNameError
-from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, StepLog, history_frames
+from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig
+from qlsa_sim.train.newton_log import StepLog, history_frames
 from qlsa_sim.train.runner import CHECKPOINT, StopRule, TrainingState, first_order_step, run_training
 from qlsa_sim.train.task import TrainingTask
 

@@ -26,7 +26,8 @@ import pandas as pd
 from qlsa_sim.cost.models import grid_features
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.linalg.features import MatrixFeatures
-from qlsa_sim.quantum.estimation.physical import custom_profile, physical_estimate
+from qlsa_sim.quantum.estimation.physical import physical_estimate
+from qlsa_sim.quantum.estimation.physical_profiles import custom_profile
 from qlsa_sim.quantum.estimation.resources import QLSAResources, logical_counts
 from qlsa_sim.quantum.estimation.timing import tomography_copies
 from qlsa_sim.schedule.pipeline import features_from_row

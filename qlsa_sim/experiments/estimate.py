@@ -22,7 +22,8 @@ from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.features import FeatureConfig, MatrixFeatures, prepare_block
 from qlsa_sim.quantum.estimation.counting import TS_PER_TOFFOLI
 from qlsa_sim.quantum.estimation.hardware import get_profile, profile_names
-from qlsa_sim.quantum.estimation.physical import PhysicalEstimate, get_physical_profile, physical_estimate
+from qlsa_sim.quantum.estimation.physical import PhysicalEstimate, physical_estimate
+from qlsa_sim.quantum.estimation.physical_profiles import get_physical_profile
 from qlsa_sim.quantum.estimation.presets import get_preset, preset_names
 from qlsa_sim.quantum.estimation.resources import QLSAResources, logical_counts
 from qlsa_sim.quantum.estimation.validation import validate_kappa_eps

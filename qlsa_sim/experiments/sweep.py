@@ -23,7 +23,8 @@ from qlsa_sim.cost.models import QuantumResourceModel, grid_features
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError
 from qlsa_sim.quantum.estimation.hardware import get_profile
-from qlsa_sim.quantum.estimation.physical import get_physical_profile, physical_estimate
+from qlsa_sim.quantum.estimation.physical import physical_estimate
+from qlsa_sim.quantum.estimation.physical_profiles import get_physical_profile
 from qlsa_sim.quantum.estimation.presets import get_preset
 from qlsa_sim.quantum.estimation.resources import logical_counts
 

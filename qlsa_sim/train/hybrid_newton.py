@@ -66,8 +66,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,7 @@ from qlsa_sim.schedule.pipeline import ScheduledBlock, SchedulePolicy, decide_bl
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter, snapshot_id
 from qlsa_sim.train.module_task import CLOSURE_RULE, ModuleTask
+from qlsa_sim.train.newton_log import SolveRecord, StepLog, step_sums
 from qlsa_sim.train.task import TrainingTask
 
 CIRCUIT_KAPPA_BUCKET = 1.25  # polynomials for kappa_eff rounded up to 1.25^k, so cached angles are reused
@@ -186,90 +187,6 @@ class HybridNewtonConfig:
     def replay_config(self, *, measure_classical: bool = False) -> ReplayConfig:
         """The offline ReplayConfig that makes the same decisions as this config."""
         return ReplayConfig(policy=self.policy, measure_classical=measure_classical, threads=self.threads or 1)
-
-
-@dataclass(frozen=True)
-class SolveRecord:
-    """How live training solved one block. MEASURED: ``solve_measured_s`` (classical decisions; NaN for
-    quantum ones). ``rel_error`` = ||x - x*|| / ||x*|| against the exact solution (quantum decisions; NaN
-    otherwise); ``residual`` = ||A x - g|| / ||g||; ``emulation`` and ``circuit_*``: how a quantum
-    decision's x was produced (module docstring); ``unbilled_measured_s``: emulation and residual work,
-    not part of the method's cost."""
-
-    solve_measured_s: float = math.nan
-    rel_error: float = math.nan
-    residual: float = math.nan
-    descent: bool = True
-    fallback: str = ""
-    emulation: str = ""  # quantum decisions: "circuit" (simulated QSVT) or "perturb"; "" for classical
-    circuit_qubits: int = 0
-    circuit_degree: int = 0
-    circuit_success_probability: float = math.nan  # post-selection probability (simulated, one shot)
-    unbilled_measured_s: float = 0.0
-
-    def to_row(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class StepLog:
-    """One optimizer step. MEASURED: ``curvature_measured_s``, ``scheduling_measured_s``,
-    ``solve_measured_s``, ``linesearch_measured_s``, ``update_measured_s``, ``measured_s`` (= wall minus
-    unbilled). MODELED: ``solve_modeled_s`` (quantum decisions), and the per-step sums over blocks of
-    the chosen, hybrid, best classical, dense-LU (paper Eq. 3) and QLSA estimates. ``unbilled_measured_s``:
-    QLSA emulation, residuals and trace writing (not part of the method's cost). ``blocks``: one row per
-    block (decision row + solve record)."""
-
-    step: int
-    mode: str
-    loss: float
-    loss_after: float
-    lr: float
-    step_size: float
-    ls_evals: int
-    ls_failed: bool
-    grad_dot_dir: float
-    n_blocks: int
-    n_quantum: int
-    curvature_measured_s: float
-    scheduling_measured_s: float
-    solve_measured_s: float
-    solve_modeled_s: float
-    linesearch_measured_s: float
-    update_measured_s: float
-    unbilled_measured_s: float
-    wall_measured_s: float
-    measured_s: float
-    chosen_modeled_s: float
-    hybrid_modeled_s: float
-    best_classical_modeled_s: float
-    lu_modeled_s: float
-    quantum_modeled_s: float
-    traced: bool
-    blocks: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
-
-    def as_dict(self, *, with_blocks: bool = True) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "blocks"}
-        if with_blocks:
-            d["blocks"] = [dict(b) for b in self.blocks]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> StepLog:
-        kw = dict(d)
-        kw["blocks"] = tuple(dict(b) for b in kw.get("blocks", ()))
-        return cls(**kw)
-
-
-def _step_sums(rows: list[dict]) -> dict:
-    """The MODELED per-step sums of :class:`StepLog` over its block rows."""
-    def total(col: str) -> float:
-        return float(sum(r[col] for r in rows if col in r))
-    quantum = [r for r in rows if r["chosen_is_quantum"]]
-    return {"solve_modeled_s": float(sum(r["chosen_modeled_s"] for r in quantum)),
-            "chosen_modeled_s": total("chosen_modeled_s"), "hybrid_modeled_s": total("hybrid_modeled_s"),
-            "best_classical_modeled_s": total("best_classical_modeled_s"), "lu_modeled_s": total("lu_modeled_s"),
-            "quantum_modeled_s": total("quantum_modeled_s"), "n_quantum": len(quantum)}
 
 
 def _scatter(dirs: Mapping[str, torch.Tensor], covered: Mapping[str, torch.Tensor], block: BlockSpec,
@@ -587,7 +504,7 @@ class HybridNewton(torch.optim.Optimizer):
                        curvature_measured_s=curvature_s, scheduling_measured_s=secs["scheduling"],
                        solve_measured_s=secs["solve"], linesearch_measured_s=linesearch_s,
                        update_measured_s=update_s, unbilled_measured_s=secs["unbilled"], wall_measured_s=wall,
-                       measured_s=wall - secs["unbilled"], traced=traced, blocks=tuple(rows), **_step_sums(rows))
+                       measured_s=wall - secs["unbilled"], traced=traced, blocks=tuple(rows), **step_sums(rows))
 
     def _write_trace(self, step: int, loss: float, stored: list[BlockData], rows: list[dict], *,
                      lr: float, step_size: float) -> None:
@@ -617,14 +534,3 @@ def replay_live_trace(trace_dir: str | Path, profile: CalibrationProfile, *, pro
     df["live_chosen"] = [live.get((int(s), b)) for s, b in zip(df["step"], df["block"])]
     df["agrees"] = df["live_chosen"] == df["chosen"]
     return df
-
-
-def history_frames(history: Iterable[StepLog], run_id: str = "live") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(steps, blocks) DataFrames of a HybridNewton history, ids ``<run>/<step:08d>[/<block>]``; the block
-    rows are decision rows (``schedule/pipeline.py``) with the solve record's columns."""
-    steps, blocks = [], []
-    for s in history:
-        sid = f"{run_id}/{int(s.step):08d}"
-        steps.append({"id": sid, "run": run_id, **s.as_dict(with_blocks=False)})
-        blocks += [{**b, "id": f"{sid}/{b['block']}", "run": run_id} for b in s.blocks]
-    return pd.DataFrame(steps), pd.DataFrame(blocks)

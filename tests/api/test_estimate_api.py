@@ -20,7 +20,7 @@ from qlsa_sim import api
 from qlsa_sim.cost.models import QuantumResourceModel
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import FeatureConfig, prepare_block
-from qlsa_sim.quantum.estimation.physical import custom_profile
+from qlsa_sim.quantum.estimation.physical_profiles import custom_profile
 from qlsa_sim.quantum.estimation.timing import tomography_copies
 
 PHYS = ("surface-p1e-3-1us",)

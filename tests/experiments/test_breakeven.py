@@ -11,7 +11,8 @@ from qlsa_sim.cost.models import QuantumResourceModel
 from qlsa_sim.cost.profile import load_profile
 from qlsa_sim.experiments.breakeven import best_classical_s, block_break_even, break_even_sentence, workload_break_even
 from qlsa_sim.linalg.features import FeatureConfig, prepare_block
-from qlsa_sim.quantum.estimation.physical import custom_profile, physical_estimate
+from qlsa_sim.quantum.estimation.physical import physical_estimate
+from qlsa_sim.quantum.estimation.physical_profiles import custom_profile
 from qlsa_sim.quantum.estimation.resources import logical_counts
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,9 @@ from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg.features import FeatureConfig
 from qlsa_sim.models.mlp import MLPConfig
 from qlsa_sim.traces.store import TraceReader
-from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, history_frames, replay_live_trace
+from qlsa_sim.train.hybrid_newton import HybridNewton, HybridNewtonConfig, replay_live_trace
 from qlsa_sim.train.mlp_task import MLPTask
+from qlsa_sim.train.newton_log import history_frames
 
 # torch's forward-AD decompositions (torch.func.hessian) load through the deprecated torch.jit.script
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from qlsa_sim.cli import main
-from qlsa_sim.core.atomic import atomic_write_json
-from qlsa_sim.core.outputs import MARKER, OutputSet, output_set, pid_alive, remove_stale_temporaries
+from qlsa_sim.core.atomic import atomic_write_json, pid_alive, remove_stale_temporaries
+from qlsa_sim.core.outputs import MARKER, OutputSet, output_set
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -8,15 +8,18 @@ import pytest
 
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.quantum.estimation import physical as ph
+from qlsa_sim.quantum.estimation import physical_profiles as pp
 from qlsa_sim.quantum.estimation.physical import (
-    IdealizedProfile,
     LogicalCounts,
-    PhysicalProfile,
-    custom_profile,
-    get_physical_profile,
     max_cycle_time_for,
     max_logical_gate_time_for,
     physical_estimate,
+)
+from qlsa_sim.quantum.estimation.physical_profiles import (
+    IdealizedProfile,
+    PhysicalProfile,
+    custom_profile,
+    get_physical_profile,
     physical_profile_names,
 )
 
@@ -235,11 +238,11 @@ def test_profiles_carry_citations():
     from qualtran.surface_code import PhysicalParameters
 
     names = physical_profile_names()
-    assert names[0] == ph.DEFAULT_PHYSICAL_PROFILE and len(set(names)) == len(names)
+    assert names[0] == pp.DEFAULT_PHYSICAL_PROFILE and len(set(names)) == len(names)
     assert {"idealized-attosecond", "surface-p1e-3-1us", "surface-p1e-4-1us", "surface-p1e-4-100ns"} <= set(names)
     for name in names:
         prof = get_physical_profile(name)
-        assert prof.name == name and prof.description and prof.kind in ph.KINDS
+        assert prof.name == name and prof.description and prof.kind in pp.KINDS
         keys = ("gate_time_s",) if isinstance(prof, IdealizedProfile) else KEYS
         for k in keys:
             assert len(prof.citation(k)) > 20, (name, k)
