@@ -148,6 +148,20 @@ def json_float(v: Any) -> float:
     return float(v)
 
 
+def identity_key(obj: Any) -> str:
+    """The canonical text two run or trace identities are compared by: JSON by the one rule, keys sorted, and a
+    file recorded with its ``sha256`` known by that hash alone (its ``path`` says where it was, not what it is,
+    so a moved calibration file still resumes the runs made with it)."""
+    def strip(o: Any) -> Any:
+        if isinstance(o, dict):
+            return {k: strip(v) for k, v in o.items() if not (k == "path" and "sha256" in o)}
+        if isinstance(o, list):
+            return [strip(v) for v in o]
+        return o
+
+    return json.dumps(strip(to_jsonable(obj)), sort_keys=True, allow_nan=False)
+
+
 def json_dumps(obj: Any, *, indent: int | None = 1) -> str:
     """``obj`` as JSON text by the one rule."""
     return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from qlsa_sim.core.atomic import atomic_write, atomic_write_json, to_jsonable
+from qlsa_sim.core.atomic import atomic_write, atomic_write_json, identity_key, to_jsonable
 from qlsa_sim.core.bounded import format_bytes
 from qlsa_sim.core.outputs import is_within
 from qlsa_sim.errors import InputError, TraceError
@@ -268,7 +268,7 @@ class TraceWriter:
             self.manifest = _read_manifest(self.directory)
             old = self.manifest.get("meta", {}).get("identity")
             new = to_jsonable(meta.get("identity"))
-            if old is not None and new is not None and old != new:
+            if old is not None and new is not None and identity_key(old) != identity_key(new):
                 raise TraceError(f"{self.directory / MANIFEST}: cannot resume: the trace was recorded "
                                  f"with {old}, this run asks for {new}")
         else:

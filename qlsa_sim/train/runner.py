@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import logging
 import math
 import time
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 
 import torch
 
-from qlsa_sim.core.atomic import atomic_write
+from qlsa_sim.core.atomic import atomic_write, identity_key
 from qlsa_sim.core.logs import Progress
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.curvature.blocks import named_params
@@ -121,14 +120,10 @@ def load_checkpoint(path: Path, identity: Mapping[str, Any] | None = None) -> di
                          "rerun with overwrite") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise TraceError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
-    if identity is not None and _canonical(ck["identity"]) != _canonical(identity):
+    if identity is not None and identity_key(ck["identity"]) != identity_key(identity):
         raise TraceError(f"{path}: cannot resume: the run was made with other settings ({ck['identity']}), "
                          f"this call asks for {dict(identity)}")
     return ck
-
-
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)
 
 
 def restore(ck: Mapping[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> TrainingState:
