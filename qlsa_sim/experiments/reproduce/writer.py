@@ -65,11 +65,17 @@ def setup_lines(config: ReproduceConfig, profile: CalibrationProfile, profile_ho
             "to solves timed here.", ""]
 
 
+def _mlp_sizes(d) -> tuple[int, ...]:
+    """The MLP's widths as trained: the input width follows the (pooled) images."""
+    return ((d.image_size ** 2 if d.image_size else d.sizes[0]), *d.sizes[1:])
+
+
 def workload_lines(config: ReproduceConfig) -> list[str]:
     """The two workloads, their settings and the seeds."""
     d, g = config.dnn, config.gpt
     return ["**Workloads.** "
-            f"DNN: MLP {'-'.join(map(str, d.sizes))} (input adapted to the data) on {d.dataset}"
+            f"DNN: MLP {'-'.join(map(str, _mlp_sizes(d)))} (the paper's 784-16-10 with the input width of the images) "
+            f"on {d.dataset}"
             f"{f' pooled to {d.image_size}x{d.image_size}' if d.image_size else ''}, batch {d.batch_size}, per-layer "
             f"blocks (exact = GGN for a ReLU MLP), eps = {d.reg_eps:g}, Newton step {d.newton_lr:g} with Armijo "
             f"line search = {d.line_search}; target held-out accuracy {d.target_accuracy:g}; Newton capped at "
