@@ -20,7 +20,7 @@ from qlsa_sim.experiments.crossover import classical_rivals, crossover_grids
 from qlsa_sim.quantum.estimation.physical import physical_estimate
 from qlsa_sim.quantum.estimation.resources import logical_counts
 from qlsa_sim.report.crossover import plot_crossover
-from qlsa_sim.report.tables import write_table
+from qlsa_sim.report.tables import fmt_sig, write_table
 from qlsa_sim.schedule.pipeline import features_from_row, strategy_totals
 
 #: The surface-code machine a replay's decisions are also priced on (p = 1e-4, 1 us cycle; Gidney-Fowler factory).
@@ -109,6 +109,24 @@ def encoding_table(decisions: pd.DataFrame, profile: CalibrationProfile) -> pd.D
     return pd.DataFrame(rows)
 
 
+def physical_note(decisions: pd.DataFrame) -> str:
+    """One line: the QLSA solves of the trace's largest block on the surface-code machine of the physical columns
+    (wall time and physical qubits per solve, their range over the snapshots; or why infeasible). MODELED."""
+    if "physical_profile" not in decisions or decisions.empty:
+        return ""
+    big = decisions[decisions["n"] == decisions["n"].max()]
+    prof, n = big["physical_profile"].iloc[0], int(big["n"].iloc[0])
+    ok = big[big["physical_feasible"].astype(bool)]
+    head = f"On the surface-code machine {prof} (Qualtran's model), one QLSA solve of the n = {n} block"
+    if ok.empty:
+        return f"{head} is infeasible: {big['physical_reason'].iloc[0]} [modeled]."
+    w, q = ok["physical_wall_s"].astype(float), ok["physical_qubits"].astype(float)
+    skipped = "" if len(ok) == len(big) else f" ({len(big) - len(ok)} of {len(big)} snapshots infeasible)"
+    return (f"{head} takes {fmt_sig(w.min())} to {fmt_sig(w.max())} s ({fmt_sig(w.min() / 3.156e7)} to "
+            f"{fmt_sig(w.max() / 3.156e7)} years) on {fmt_sig(q.min())} to {fmt_sig(q.max())} physical qubits"
+            f"{skipped} [modeled].")
+
+
 def eq4_error_note(decisions: pd.DataFrame) -> str:
     """One line: how far paper Eq. 4 is from the resource model at this trace's blocks (per size n)."""
     if "eq4_over_resources" not in decisions:
@@ -171,7 +189,7 @@ def write_replay_report(decisions: pd.DataFrame, profile: CalibrationProfile, ou
     dec_csv = out_dir / "decisions.csv"
     write_csv(decisions, dec_csv)
     note = " ".join(t for t in (VERDICT_NOTE.get(quantum_model, ""), MODELED_NOTE.format(qm=qdesc),
-                                eq4_error_note(decisions)) if t)
+                                eq4_error_note(decisions), physical_note(decisions)) if t)
     s_csv, s_md = write_table(speedup_table(decisions), out_dir, "speedup",
                               title=f"Speedup table (paper Table 1 analogue): {trace_label}", note=note)
     paths = write_crossover(decisions, profile, out_dir / "crossover", quantum_model=quantum_model,

@@ -5,6 +5,7 @@ that the block's own decision says; it maps every block size of the trace."""
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from qlsa_sim.cost.models import effective_kappa, encoded_matrix, seconds_fn
@@ -124,3 +125,17 @@ def test_resource_replays_list_every_encoding_and_mark_the_one_decided(tmp_path)
         assert (rows["quantum_modeled_s"] >= best["quantum_modeled_s"]).all()
         dense = rows[rows["encoding"] == "dense"].iloc[0]  # alpha = ||A||_F
         assert dense["alpha"] == pytest.approx(r["frobenius_norm"], rel=1e-12)
+
+
+def test_physical_note_gives_the_largest_blocks_range_or_why_infeasible():
+    from qlsa_sim.experiments.replay_outputs import physical_note
+
+    rows = pd.DataFrame({"n": [10, 500, 500], "physical_profile": "surface-p1e-4-1us",
+                         "physical_feasible": [True, True, True], "physical_wall_s": [1.0, 3.156e7, 6.312e7],
+                         "physical_qubits": [10, 2e6, 3e6], "physical_reason": [None, None, None]})
+    note = physical_note(rows)
+    assert "n = 500 block takes 3.16e+07 to 6.31e+07 s (1 to 2 years) on 2e+06 to 3e+06 physical qubits" in note
+    rows["physical_feasible"] = False
+    rows["physical_reason"] = "no factory meets the budget"
+    assert "is infeasible: no factory meets the budget" in physical_note(rows)
+    assert physical_note(rows.drop(columns=["physical_profile"])) == ""
