@@ -100,3 +100,61 @@ def test_help_runs_from_the_environment_the_readme_sets_up():
     script = " && ".join(["source .venv/bin/activate"] + [f"qlsa-sim {s} --help >/dev/null" for s in SUBCOMMANDS])
     r = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+FOUND = README[README.index("## What we found"):README.index("## Layout")]
+VERDICTS = re.search(r"<!-- verdicts:[^>]*-->\n(.*?)\n<!-- /verdicts -->", FOUND, flags=re.S)
+RESULT_DIRS = ("analysis/reproduce", "analysis/paper-mlp-fashion-28x28", "analysis/paper-mlp-fashion-28x28-resources",
+               "analysis/paper-mlp-fashion-28x28-breakeven")
+# a figure as the README quotes it: decimals, exponents and thousands separators (bare integers are counts and ids)
+NUMBER = r"\d{1,3}(?:,\d{3})+|\d+\.\d+(?:e[+-]?\d+)?|\d+e[+-]?\d+"
+
+
+def test_readme_verdict_table_is_the_committed_claims():
+    """The verdict table in "What we found" is generated from analysis/reproduce/claims.csv, not typed."""
+    import csv
+
+    from qlsa_sim.experiments.reproduce.writer import verdict_summary
+
+    assert VERDICTS, "README lost its <!-- verdicts: ... --> / <!-- /verdicts --> markers"
+    with open(ROOT / "analysis/reproduce/claims.csv", newline="") as fh:
+        expected = verdict_summary(list(csv.DictReader(fh)))
+    assert VERDICTS.group(1).strip() == expected, f"regenerate the README's verdict table; it should read:\n{expected}"
+
+
+def _results_text() -> str:
+    texts = []
+    for d in RESULT_DIRS:
+        for p in sorted((ROOT / d).rglob("*")):
+            if p.suffix in (".md", ".csv") and "runs" not in p.relative_to(ROOT / d).parts:
+                texts.append(p.read_text())
+    return "\n".join(texts)
+
+
+def _quoted(token: str, corpus: str) -> bool:
+    """``token`` appears in the results as written, or as a longer number that rounds to it."""
+    plain = token.replace(",", "")
+    for form in {token, f"{float(plain):g}"}:
+        if re.search(r"(?<![\d.])" + re.escape(form) + r"(?!\d)", corpus):
+            return True
+    mantissa = re.split("e", plain)[0]
+    digits = len(mantissa.replace(".", "").lstrip("0"))
+    stem = re.escape(mantissa[:-1]) if len(mantissa) > 1 and not mantissa.endswith(".") else re.escape(mantissa)
+    for m in re.finditer(r"(?<![\d.])" + stem + r"[\d.]*(?:e[+-]?\d+)?", corpus):
+        try:
+            if float(f"{float(m.group(0)):.{digits}g}") == float(plain):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def test_readme_findings_quote_the_committed_results():
+    """Every figure in "What we found" (outside the generated table) is in a committed result under analysis/,
+    as written or rounded from it: the prose cannot drift from the results it summarises."""
+    prose = FOUND.replace(VERDICTS.group(0), "") if VERDICTS else FOUND
+    corpus = _results_text()
+    tokens = sorted(set(re.findall(r"(?<![\w.])(?:" + NUMBER + r")", prose)))
+    assert len(tokens) > 20
+    missing = [t for t in tokens if not _quoted(t, corpus)]
+    assert not missing, f"README figures not found in {', '.join(RESULT_DIRS)}: {missing}"
