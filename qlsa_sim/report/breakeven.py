@@ -32,7 +32,8 @@ CAPTION = ("Colour: log10 of the largest logical gate time (s) at which the QLSA
 def _panel(ax, grid: pd.DataFrame, x: str, y: str, blocks: pd.DataFrame | None, vmin: float, vmax: float):
     xs, ys = np.sort(grid[x].unique()), np.sort(grid[y].unique())
     z = np.log10(grid.pivot_table(index=y, columns=x, values="max_gate_time_s").loc[ys, xs].to_numpy())
-    mesh = ax.pcolormesh(xs, ys, z, cmap="viridis", vmin=vmin, vmax=vmax, shading="auto")
+    mesh = ax.pcolormesh(xs, ys, z, cmap="viridis", vmin=vmin, vmax=vmax, shading="auto",
+                         rasterized=True)  # a dense mesh as one image: vector files stay small and fast
     styles = ("--", "-.", ":")
     for (t, label), ls in zip(REFERENCE_GATE_TIMES, styles):
         if np.nanmin(z) < np.log10(t) < np.nanmax(z):

@@ -70,7 +70,8 @@ def _name_sides(ax: Axes, kappas: np.ndarray, dens: np.ndarray, g: np.ndarray) -
 
 def _panel(ax: Axes, kappas: np.ndarray, dens: np.ndarray, g: np.ndarray, lim: float, title: str, kappa_label: str):
     """One map: the ratio, the break-even line and the sides in words; returns the mesh."""
-    mesh = ax.pcolormesh(kappas, dens, g, cmap=RATIO_CMAP, vmin=-lim, vmax=lim, shading="auto")
+    mesh = ax.pcolormesh(kappas, dens, g, cmap=RATIO_CMAP, vmin=-lim, vmax=lim, shading="auto",
+                         rasterized=True)  # a dense mesh as one image: vector files stay small and fast
     if _name_sides(ax, kappas, dens, g):
         ax.contour(kappas, dens, g, levels=[0.0], colors="k", linewidths=1.5)
     ax.set(xscale="log", yscale="log", xlabel=kappa_label, ylabel="density d")
