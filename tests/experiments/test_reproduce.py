@@ -253,3 +253,15 @@ def test_a_partial_reproduction_says_what_it_left_out(tmp_path):
     report = outs.report_md.read_text()
     assert "were not run" in report and "Only the DNN workload was run" in report
     assert "fig3_p_sparsity" in outs.figures and "fig2b_accuracy_vs_pruning" not in outs.figures
+
+
+def test_without_the_dnn_its_break_even_claim_and_figure_are_left_out(tmp_path):
+    """C10 and Fig. 2(f) are about the DNN's largest block: a GPT-only reproduction leaves them out and says so
+    (it judged C10 'does not hold' on a block that was never trained)."""
+    cfg = ReproduceConfig(scale="smoke", out_dir=str(tmp_path), calibration=str(PROFILE), seeds=(0,), tasks=("gpt",),
+                          sweeps=False)
+    outs = reproduce(cfg, progress=False)
+    ids = set(pd.read_csv(outs.claims_csv)["id"])
+    assert "C10" not in ids and {"C1", "C2", "C3", "C9"} <= ids
+    assert "fig2f_quantum_runtime_vs_kappa" not in outs.figures and "fig2e_convergence" in outs.figures
+    assert "Fig. 2(f) and claim C10 (the DNN's largest block) are left out" in outs.report_md.read_text()

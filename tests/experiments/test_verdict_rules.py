@@ -35,11 +35,11 @@ def test_rules_use_the_unfavourable_end():
     assert not_worse(Interval(-0.005, -0.009, -0.001, 5), 0.01) and not not_worse(Interval(0.0, -0.02, 0.02, 5), 0.01)
 
 
-def _run(seed, total_s, steps, reached, acc=0.8, loss=1.0):
+def _run(seed, total_s, steps, reached, acc=0.8, loss=1.0, quantum_fraction=0.5):
     return SimpleNamespace(seed=seed, total_s=total_s, steps_run=steps, reached=reached,
                            steps_to_target=steps if reached else None, final_test_accuracy=acc, final_test_loss=loss,
                            measured_s_per_step=total_s / steps, modeled_s_per_step=0.0, solve_measured_s_per_step=0.0,
-                           total_measured_s=total_s, total_modeled_s=0.0, quantum_fraction=0.5)
+                           total_measured_s=total_s, total_modeled_s=0.0, quantum_fraction=quantum_fraction)
 
 
 def test_speedup_claim_holds_only_if_the_lower_end_reaches_10x():
@@ -55,6 +55,21 @@ def test_speedup_claim_holds_only_if_the_lower_end_reaches_10x():
     # the same speed bought with 3 accuracy points is not 'without compromising accuracy'
     worse = run_summary([_run(s, t, 10, True, acc=0.77) for s, t in enumerate((8.0, 8.5, 9.0, 9.5, 10.0))])
     assert claim_speedup(spec, {"dnn": {"newton-lu": base, "q-newton-vs-lu": worse}}, solve).verdict == "does not hold"
+
+
+def test_a_speedup_without_quantum_blocks_is_not_the_qlsas():
+    """A Q-Newton run that sent every block to the classical side is classical Newton: however much faster its
+    measured seconds came out, C1-C3 do not count it, and the claim says why."""
+    import pandas as pd
+
+    base = run_summary([_run(s, 100.0 + s, 10, True) for s in range(5)])
+    faster = [_run(s, t, 10, True, quantum_fraction=0.0) for s, t in enumerate((60.0, 62.0, 64.0, 61.0, 63.0))]
+    solve = pd.DataFrame(columns=["task", "blocks_of", "strategy", "speedup_vs_best_classical"])
+    spec = next(s for s in SPEED_CLAIMS if s[0] == "C3")
+    c = claim_speedup(spec, {"dnn": {spec[1]: base, spec[2]: run_summary(faster)}}, solve)
+    assert c.verdict == "does not hold" and "QLSA share 0%" in c.measurement and "classical timing" in c.measurement
+    used = [_run(s, t, 10, True, quantum_fraction=1.0) for s, t in enumerate((60.0, 62.0, 64.0, 61.0, 63.0))]
+    assert claim_speedup(spec, {"dnn": {spec[1]: base, spec[2]: run_summary(used)}}, solve).verdict == "partly"
 
 
 def test_fewer_steps_and_less_time_than_sgd_need_separated_intervals():

@@ -207,7 +207,8 @@ def write_sweep_figures(config: ReproduceConfig, sw: dict, art: Artifacts) -> No
 
 def write_run_figures(config: ReproduceConfig, runs: Runs, profile: CalibrationProfile, q_blocks: pd.DataFrame,
                       art: Artifacts) -> dict:
-    """Fig. 2(c), 2(e) and 2(f) from the Table 1 runs; returns Fig. 2(f)'s break-even figures."""
+    """Fig. 2(c), 2(e) and 2(f) from the Table 1 runs; returns Fig. 2(f)'s break-even figures ({} and no Fig. 2(f)
+    when the DNN did not run: the figure is about its largest block)."""
     d, g, out = config.dnn, config.gpt, art.out
     c = pd.concat([per_step_cost_frame(t, runs[t]) for t in runs], ignore_index=True)
     art.save_data("fig2c", c)
@@ -221,6 +222,8 @@ def write_run_figures(config: ReproduceConfig, runs: Runs, profile: CalibrationP
         conv, out / "fig2e_convergence",
         targets={"DNN": ("test_accuracy", d.target_accuracy), "GPT": ("test_loss", g.target_loss)},
         note="first seed; seconds = cumulative measured + modeled"))
+    if not len(q_blocks):  # Fig. 2(f) and C10 are about the DNN's largest block: nothing to draw without it
+        return {}
     fig2f, pts = fig2f_break_even(profile, q_blocks, d.sizes)
     curves = quantum_vs_kappa_frames(profile, profile.with_readout(), fig2f["n"], fig2f["density"])
     art.save_data("fig2f", curves)
@@ -365,13 +368,14 @@ def _notes(config: ReproduceConfig, runs, sweep, fig2f) -> list[str]:
     if not config.sweeps:
         notes.append("The sweeps (Figs. 2(b), 2(d), 2(g); claims C4, C5) were not run in this reproduction.")
     if set(config.tasks) != {"dnn", "gpt"}:
-        notes.append(f"Only the {', '.join(t.upper() for t in config.tasks)} workload was run.")
+        notes.append(f"Only the {', '.join(t.upper() for t in config.tasks)} workload was run."
+                     + ("" if fig2f else " Fig. 2(f) and claim C10 (the DNN's largest block) are left out."))
     for task in runs:
         for res in runs[task].values():
             for r in res:
                 if r.stop_reason == "diverged":
                     notes.append(f"{r.id} diverged after {r.steps_run} steps.")
-    if not math.isfinite(fig2f.get("break_even_best", math.nan)):
+    if fig2f and not math.isfinite(fig2f.get("break_even_best", math.nan)):
         notes.append("No break-even kappa below 1e16: the modeled QLSA is cheaper than every classical solver at "
                      "every kappa considered (Fig. 2(f)).")
     return notes
