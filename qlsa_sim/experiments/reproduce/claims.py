@@ -113,7 +113,7 @@ def claim_speedup(spec: tuple, agg: Mapping[str, Mapping[str, Mapping]], solve: 
         ok_quality = not_worse(gain, tol)
         # a run that sent no block to the QLSA is classical Newton: whatever its timing, no speedup is the QLSA's
         share = c_["quantum_fraction"].mean
-        uses_qlsa = not share == 0
+        uses_qlsa = share != 0  # NaN (unknown) does not block
         holds.append(uses_qlsa and at_least(sp, PAPER_SPEEDUP) and ok_quality)
         partly.append(uses_qlsa and ((above(sp, 1.1) and ok_quality) or (math.isfinite(ss) and ss >= PAPER_SPEEDUP)))
         metric = "accuracy" if task == "dnn" else "minus test loss"
