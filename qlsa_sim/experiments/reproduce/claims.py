@@ -130,8 +130,8 @@ def claim_speedup(spec: tuple, agg: Mapping[str, Mapping[str, Mapping]], solve: 
                  f"modeled seconds), over seeds a 95% interval of its geometric mean; holds if on a task the "
                  f"interval's LOWER end reaches {PAPER_SPEEDUP:g}x and the quality gain's lower end is within the "
                  f"tolerance (1 accuracy point; 1% of the loss); partly if the lower end exceeds 1.1x with the quality "
-                 f"kept, or only the modeled solve-only speedup reaches {PAPER_SPEEDUP:g}x; otherwise does not hold; a task "
-                 f"whose Q-Newton run sent no block to the QLSA counts as not holding (its speedup is not the QLSA's)")
+                 f"kept, or only the modeled solve-only speedup reaches {PAPER_SPEEDUP:g}x; otherwise does not hold; "
+                 f"a task whose Q-Newton run sent no block to the QLSA counts as not holding (its speedup is not the QLSA's)")
 
 
 def accuracy_tolerance(sweeps: Mapping[str, pd.DataFrame]) -> float:
