@@ -23,6 +23,7 @@ Failure semantics (the same in every executor):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import multiprocessing
@@ -30,7 +31,7 @@ import os
 import traceback as tb_mod
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -128,15 +129,16 @@ def default_workers() -> int:
 def run_tasks(fn: Callable[[Any], Any], items: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
               executor: str = "inprocess", workers: int | None = None, scheduler_address: str | None = None,
               retries: int = 2, progress: bool = True, desc: str = "",
-              stop_on_error: bool = False) -> list[TaskResult]:
+              stop_on_error: bool = False, preload: Sequence[str] = ()) -> list[TaskResult]:
     """Run ``fn(item)`` for every ``(key, item)``; one :class:`TaskResult` per key, in input order.
 
     ``executor``: 'inprocess' (default, no workers), 'process' (a local ``ProcessPoolExecutor`` of
-    ``workers`` spawned processes, default: the CPUs available), or 'dask' (a
+    ``workers`` forkserver processes, default: the CPUs available), or 'dask' (a
     ``distributed.Client`` on ``scheduler_address``, or a ``LocalCluster`` of ``workers`` processes
     with one thread each, started here and closed at the end). ``fn`` and the items must be
     picklable for the last two (a module-level function, or a ``functools.partial`` of one).
     ``stop_on_error``: after the first failed task, run nothing new (the rest is 'cancelled').
+    ``preload``: modules the process pool's server imports once before forking its workers (besides ``fn``'s).
     Progress (``core/logs.py``: a bar on a terminal, log lines elsewhere) counts finished tasks in every executor.
     """
     if executor not in EXECUTORS:
@@ -163,7 +165,8 @@ def run_tasks(fn: Callable[[Any], Any], items: Mapping[str, Any] | Iterable[tupl
             if executor == "inprocess":
                 done = _run_inprocess(fn, pairs, retries, bar, stop_on_error)
             elif executor == "process":
-                done = _run_process_pool(fn, pairs, workers or default_workers(), retries, bar, stop_on_error)
+                done = _run_process_pool(fn, pairs, workers or default_workers(), retries, bar, stop_on_error,
+                                         preload)
             else:
                 done = _run_dask(fn, pairs, client, retries, bar, stop_on_error)
     finally:
@@ -193,14 +196,33 @@ def _run_inprocess(fn, pairs, retries, bar, stop_on_error) -> dict[str, TaskResu
 
 
 # ---------------------------------------------------------------- process pool
-def _run_process_pool(fn, pairs, workers, retries, bar, stop_on_error) -> dict[str, TaskResult]:
-    """concurrent.futures pool with 'spawn' workers (no fork of a threaded parent); a broken pool
-    is replaced and its unfinished tasks re-submitted."""
+def _fn_module(fn: Callable[[Any], Any]) -> str | None:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    mod = getattr(fn, "__module__", None)
+    return mod if mod and mod != "__main__" else None
+
+
+def _pool_context(fn: Callable[[Any], Any], preload: Sequence[str]):
+    """'forkserver' workers (POSIX): each is forked from one server process that imported ``fn``'s module and
+    ``preload`` once, so N workers do not each re-import them (Qualtran alone takes ~2 s) and none is a fork of
+    this possibly threaded process; 'spawn' where there is no forkserver (Windows)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")  # pragma: no cover - not POSIX
+    ctx = multiprocessing.get_context("forkserver")
+    mods = [m for m in (_fn_module(fn), *preload) if m]
+    ctx.set_forkserver_preload(list(dict.fromkeys(mods)))
+    return ctx
+
+
+def _run_process_pool(fn, pairs, workers, retries, bar, stop_on_error, preload=()) -> dict[str, TaskResult]:
+    """concurrent.futures pool of forkserver workers (:func:`_pool_context`); a broken pool is replaced and its
+    unfinished tasks re-submitted."""
     args = dict(pairs)
     pending = deque(k for k, _ in pairs)
     attempts = {k: 0 for k in args}
     done: dict[str, TaskResult] = {}
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _pool_context(fn, preload)
     stopping = False
 
     def finish(key: str, res: TaskResult) -> None:

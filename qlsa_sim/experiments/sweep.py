@@ -31,6 +31,9 @@ from qlsa_sim.quantum.estimation.resources import logical_counts
 #: The surface-code machine every sweep point is also priced on (p = 1e-4, 1 us cycle; Gidney-Fowler factory).
 DEFAULT_PHYSICAL = "surface-p1e-4-1us"
 
+#: What a process pool's server imports once for its workers: the counting bloqs and the surface-code models.
+SWEEP_PRELOAD = ("qlsa_sim.quantum.estimation.bloqs", "qlsa_sim.quantum.estimation.counting", "qualtran.surface_code")
+
 if TYPE_CHECKING:  # pandas is imported by run_sweep only: pool workers evaluating chunks do not load it
     import pandas as pd
 
@@ -106,7 +109,8 @@ def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile |
     chunks = [tuple(ordered[i:i + chunk]) for i in range(0, len(ordered), chunk)]
     fn = functools.partial(evaluate_points, calibration=calibration, physical=physical)
     results = run_tasks(fn, [(f"chunk-{i:06d}", c) for i, c in enumerate(chunks)], executor=executor,
-                        workers=workers, scheduler_address=scheduler_address, progress=progress, desc="sweep")
+                        workers=workers, scheduler_address=scheduler_address, progress=progress, desc="sweep",
+                        preload=SWEEP_PRELOAD)
     failed = [r for r in results if not r.ok]
     if failed:
         raise QlsaSimError(f"{len(failed)} sweep chunk(s) failed; first: {failed[0].describe()}")

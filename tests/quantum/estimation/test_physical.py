@@ -303,3 +303,39 @@ def test_bad_arguments_and_cache():
     b = physical_estimate(LogicalCounts(toffoli=999_999.2, t=1e5, rotations=1e4, clifford=1e8, measurements=1e6,
                                         logical_qubits=100), "surface-p1e-4-1us")  # rounds up to the same counts
     assert a == b and ph._surface_estimate.cache_info().hits >= before + 1
+
+
+# Counts from tiny to beyond the p = 1e-3 distillation floor; rotations 0 and many; 1 and several factories.
+GRID_CASES = [
+    (LogicalCounts(toffoli=10, t=3, rotations=0, clifford=50, measurements=5, logical_qubits=4), 1e-3, 1.0, 1),
+    (SMALL, 1e-3, 1.0, 1),
+    (SMALL, 1e-4, 0.4, 3),
+    (PAPER, 1e-4, 1.0, 1),
+    (PAPER, 1e-4, 1.0, 4),
+    (PAPER, 5e-4, 2.0, 1),
+    (PAPER, 1e-3, 1.0, 1),   # infeasible: no factory meets the budget
+    (LogicalCounts(toffoli=4e13, t=0, rotations=1e12, clifford=0, measurements=0, logical_qubits=40_000), 1e-4, 1.0, 2),
+]
+
+
+@pytest.mark.parametrize("counts,p,cycle_us,k", GRID_CASES)
+def test_fast_grid_search_equals_qualtran_grid_search(counts, p, cycle_us, k):
+    """``gf_grid_search`` (each factory and data block evaluated once) returns exactly Qualtran's
+    ``get_ccz2t_costs_from_grid_search`` answer on the grid ``physical_estimate`` searches."""
+    from qualtran.surface_code import get_ccz2t_costs_from_grid_search
+
+    budget = 0.01 - 0.01 / 3
+    gates = _qualtran_gates(counts, 0.01 / 3 if counts.rotations else 0.0)
+    factories, blocks = ph._gf_grid(k)
+    args = dict(n_logical_gates=gates, n_algo_qubits=counts.logical_qubits, phys_err=p, error_budget=budget,
+                cycle_time_us=cycle_us, factory_iter=factories, data_block_iter=blocks)
+    try:
+        ref = get_ccz2t_costs_from_grid_search(**args)
+    except ValueError:
+        with pytest.raises(ValueError, match="No valid factories"):
+            ph.gf_grid_search(gates, counts.logical_qubits, p, cycle_us, budget, factories, blocks)
+        return
+    got = ph.gf_grid_search(gates, counts.logical_qubits, p, cycle_us, budget, factories, blocks)
+    assert got[1] == ref[1] and got[2] == ref[2]  # the same factory and data block (attrs equality)
+    assert (got[0].failure_prob, got[0].footprint, got[0].duration_hr) == \
+        (ref[0].failure_prob, ref[0].footprint, ref[0].duration_hr)  # bit for bit
