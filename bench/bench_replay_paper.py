@@ -7,7 +7,9 @@ Two replays, 1 BLAS thread, calibration/example-2core.json:
   --no-measure   features, estimates and choice only (what ``qlsa-sim replay --no-measure`` runs);
   measured       plus one MEASURED dense Cholesky solve per block, which needs the dense matrix built from the
                  factor (``matrix_build_measured_s``: the replay's own work, not part of the solve).
-TARGET: wall <= 1.2 x (features + solves). The trace: ``--trace DIR``, else recorded here into a temporary folder
+TARGET: wall <= 1.2 x (features + solves). Reading: each file's bytes are read and sha256-verified once, the next
+file by a prefetch thread while this one is replayed (``schedule/replay.py``), and its members are views of the
+verified bytes (``traces/npz_view.py``: no zip CRC pass, no copy); the first file's read is not overlapped. The trace: ``--trace DIR``, else recorded here into a temporary folder
 (``record --dataset fashion-mnist --sizes 784-16-10 --curvature ggn --storage factor --steps 100 --every 50
 --dtype float32``: 3 snapshots, 65 MB each).
 

@@ -14,8 +14,8 @@ The reader checks checksums, shapes, dtypes and finiteness and names the bad fil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import io
 import json
 import math
 import zipfile
@@ -32,6 +32,7 @@ from qlsa_sim.core.atomic import atomic_write, atomic_write_json, identity_key, 
 from qlsa_sim.core.bounded import format_bytes
 from qlsa_sim.core.outputs import is_within
 from qlsa_sim.errors import InputError, TraceError
+from qlsa_sim.traces.npz_view import VerifiedNpz
 from qlsa_sim.traces.schema import FORMAT, check_member_sizes, snapshot_file_limit, validate_manifest
 
 MANIFEST_MAX_BYTES = 256 << 20
@@ -475,24 +476,32 @@ def check_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], displa
 
 
 def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: str, *, display: str,
-                       verify: bool | None = True) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
+                       verify: bool | None = True, verified: bytes | None = None
+                       ) -> Iterator[tuple[Mapping[str, Any], Snapshot | TraceError]]:
     """The blocks of one snapshot file as ``(row, Snapshot)``, or ``(row, TraceError)`` for a bad block.
 
     ``verify``: True checks the file and its sha256 first, False only its kind, place and size
     (:func:`check_snapshot_file`, bounded by ``rows``: pass all of the file's rows), None neither (the caller did).
+    ``verified``: the file's bytes as :func:`verify_snapshot_file` returned them (``keep=True``), already checked:
+    nothing is read or hashed again.
 
     A file-level problem (missing, checksum mismatch, not a zip) raises TraceError naming the file.
     Blocks are loaded one at a time (a file of many large blocks is not held in memory at once).
     Works on any fsspec file system, so workers can read shared storage.
     """
-    data = None
-    if verify:
+    data = verified
+    if verified is not None:
+        pass
+    elif verify:
         data = verify_snapshot_file(fs, path, rows, display, keep=True)
     elif verify is not None:
         check_snapshot_file(fs, path, rows, display)
     try:
-        with (io.BytesIO(data) if data is not None else fs.open(path, "rb")) as f, \
-                np.load(f, allow_pickle=False) as z:
+        with contextlib.ExitStack() as stack:
+            if data is not None:  # verified bytes: stored members are read as views, no CRC pass or copy
+                z = stack.enter_context(VerifiedNpz(data))
+            else:
+                z = stack.enter_context(np.load(stack.enter_context(fs.open(path, "rb")), allow_pickle=False))
             for row in rows:
                 try:
                     A, g = read_block_arrays(z, row, display)

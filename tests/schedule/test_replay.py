@@ -257,3 +257,29 @@ def test_factor_trace_replays_without_the_dense_matrix(tmp_path, profile_path, m
     assert len(df) == 2 and (df["density_method"] == "sampled").all()
     assert (df["kappa_method"] == "factor-gram-lanczos").all()
     assert (df["gram_measured_s"] > 0).all() and (df["max_nnz_per_row_lower"] <= df["max_nnz_per_row"]).all()
+
+
+def test_inprocess_prefetch_hashes_each_file_once_and_reports_a_corrupt_one(trace, profile_path, reference,
+                                                                            tmp_path, monkeypatch, same):
+    """The in-process replay reads and verifies the next file in a thread (``_Prefetcher``): every file is
+    hashed once, and a corrupt file read ahead is still reported as that file's failure, the rest replayed."""
+    import hashlib
+
+    import qlsa_sim.traces.store as store
+
+    t = _copy(trace, tmp_path)
+    _corrupt(t / "snap-00000020.npz")
+    hashed = []
+    real = hashlib.sha256
+
+    def counting_sha256(data=b""):
+        hashed.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(store.hashlib, "sha256", counting_sha256)
+    df, failures = replay_parallel(t, profile_path, CFG, progress=False)
+    big = [n for n in hashed if n > 1000]  # whole snapshot files (not manifests or keys)
+    assert len(big) == 4 + 1  # four files once each; the corrupt one again when its task reports it
+    assert [f.file for f in failures] == [str(t / "snap-00000020.npz")]
+    assert "checksum mismatch" in failures[0].message
+    same(df, reference[reference["step"] != 20].reset_index(drop=True))

@@ -1,0 +1,73 @@
+"""VerifiedNpz (zero-copy members of verified npz bytes) against np.load, the obvious reference."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from qlsa_sim.traces.npz_view import VerifiedNpz
+
+
+def _npz(compressed: bool = False, **arrays) -> bytes:
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **arrays)
+    return buf.getvalue()
+
+
+CASES = {
+    "float64 matrix": np.random.default_rng(0).standard_normal((7, 5)),
+    "float32 factor": np.random.default_rng(1).standard_normal((9, 3)).astype(np.float32),
+    "fortran order": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+    "vector": np.arange(5, dtype=np.float64),
+    "scalar": np.array(3.5),
+    "empty": np.zeros((0, 4)),
+    "big-endian": np.arange(6, dtype=">f8").reshape(2, 3),
+    "int": np.arange(10, dtype=np.int32),
+}
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_members_equal_np_load(compressed):
+    data = _npz(compressed, **{k.replace(" ", "_").replace("-", "_"): v for k, v in CASES.items()})
+    with np.load(io.BytesIO(data), allow_pickle=False) as ref, VerifiedNpz(data) as z:
+        assert z.files == ref.files
+        for k in ref.files:
+            got, want = z[k], ref[k]
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+            if not compressed:
+                assert not got.flags.writeable  # a view of the verified bytes, not a copy
+
+
+def test_stored_members_are_views_of_the_bytes():
+    a = np.arange(1000.0)
+    data = _npz(a=a)
+    z = VerifiedNpz(data)
+    v = z["a"]
+    assert v.base is not None and not v.flags.owndata
+    np.testing.assert_array_equal(v, a)
+
+
+def test_object_member_refused():
+    data = _npz(o=np.array([{"x": 1}], dtype=object))
+    with VerifiedNpz(data) as z, pytest.raises(ValueError, match="Python objects"):
+        z["o"]
+
+
+def test_header_disagreeing_with_member_size_refused():
+    data = bytearray(_npz(a=np.arange(4.0)))
+    i = data.index(b"(4,)")
+    data[i:i + 4] = b"(5,)"  # the header now promises more data than the member holds (CRC not checked)
+    with VerifiedNpz(bytes(data)) as z, pytest.raises(ValueError, match="header says"):
+        z["a"]
+
+
+def test_bad_local_header_refused():
+    data = bytearray(_npz(a=np.arange(4.0), b=np.arange(3.0)))
+    i = data.index(b"PK\x03\x04", 4)  # the second member's local header
+    data[i:i + 4] = b"XXXX"
+    with VerifiedNpz(bytes(data)) as z, pytest.raises(zipfile.BadZipFile, match="local file header"):
+        z["b"]
