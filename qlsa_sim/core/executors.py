@@ -215,6 +215,16 @@ def _pool_context(fn: Callable[[Any], Any], preload: Sequence[str]):
     return ctx
 
 
+def start_pool_server(fn: Callable[[Any], Any], preload: Sequence[str] = ()) -> None:
+    """Start the process pool's forkserver now, so that its imports (``fn``'s module and ``preload``) run while
+    the caller does other work; a later ``run_tasks(..., executor='process')`` forks its workers from it."""
+    ctx = _pool_context(fn, preload)
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _run_process_pool(fn, pairs, workers, retries, bar, stop_on_error, preload=()) -> dict[str, TaskResult]:
     """concurrent.futures pool of forkserver workers (:func:`_pool_context`); a broken pool is replaced and its
     unfinished tasks re-submitted."""

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from qlsa_sim.core.executors import run_tasks
+from qlsa_sim.core.executors import run_tasks, start_pool_server
 from qlsa_sim.cost.models import QuantumResourceModel, grid_features
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError
@@ -99,6 +99,9 @@ def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile |
     Chunks are cut from the points ordered by (n, density, precision): the gate counts of a point depend on
     those (and on the entry bits), so workers running different chunks rarely need the same count at the same time,
     and each count is made once and shared through the disk cache (``quantum/estimation/counting.py``)."""
+    fn = functools.partial(evaluate_points, calibration=calibration, physical=physical)
+    if executor == "process":
+        start_pool_server(fn, SWEEP_PRELOAD)  # the workers' imports overlap this process's own
     import pandas as pd
 
     if physical is not None:
@@ -107,7 +110,6 @@ def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile |
         raise InputError(f"chunk must be >= 1, got {chunk}")
     ordered = sorted(points, key=lambda p: (p.n, p.density, p.precision))
     chunks = [tuple(ordered[i:i + chunk]) for i in range(0, len(ordered), chunk)]
-    fn = functools.partial(evaluate_points, calibration=calibration, physical=physical)
     results = run_tasks(fn, [(f"chunk-{i:06d}", c) for i, c in enumerate(chunks)], executor=executor,
                         workers=workers, scheduler_address=scheduler_address, progress=progress, desc="sweep",
                         preload=SWEEP_PRELOAD)

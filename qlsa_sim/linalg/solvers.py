@@ -24,7 +24,7 @@ import scipy.sparse.linalg
 
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.factor import factor_matvec, factor_rmatvec, summarize_factor
-from qlsa_sim.linalg.spectrum import _as_array
+from qlsa_sim.linalg.spectrum import _as_array, torch_input
 
 
 def _system(H: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -53,9 +53,7 @@ def _backend(backend: str, n: int) -> str:
 
 
 def _torch_rhs(b: np.ndarray):
-    import torch
-
-    t = torch.from_numpy(np.ascontiguousarray(b))
+    t = torch_input(b)
     return t[:, None] if t.ndim == 1 else t
 
 
@@ -69,7 +67,7 @@ def cholesky_solve(H: Any, g: Any, *, backend: str = "auto") -> np.ndarray:
     if _backend(backend, A.shape[0]) == "torch":
         import torch
 
-        L, info = torch.linalg.cholesky_ex(torch.from_numpy(np.ascontiguousarray(A)))
+        L, info = torch.linalg.cholesky_ex(torch_input(A))
         if int(info) != 0:
             raise InputError(f"matrix is not positive definite (Cholesky failed at leading minor {int(info)})")
         # two triangular solves (torch.cholesky_solve is ~20x slower here for one right-hand side)
@@ -92,7 +90,7 @@ def lu_solve(H: Any, g: Any, *, backend: str = "auto") -> np.ndarray:
     if _backend(backend, A.shape[0]) == "torch":
         import torch
 
-        LU, piv, info = torch.linalg.lu_factor_ex(torch.from_numpy(np.ascontiguousarray(A)))
+        LU, piv, info = torch.linalg.lu_factor_ex(torch_input(A))
         if int(info) != 0:
             raise InputError(f"matrix is singular (zero pivot {int(info)} in LU)")
         x = torch.linalg.lu_solve(LU, piv, _torch_rhs(b).to(LU.dtype)).numpy()

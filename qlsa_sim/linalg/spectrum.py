@@ -128,6 +128,22 @@ def _kappa_from_eigs(lmin: float, lmax: float, n: int, dtype: np.dtype) -> float
 
 # ----------------------------------------------------------------------------- exact
 
+def torch_input(a: np.ndarray):
+    """``a`` as a torch tensor sharing its memory, for torch.linalg calls that only read their input. Arrays read
+    from a verified snapshot are read-only views (``traces/npz_view.py``): torch would warn that writing to them
+    is undefined, and nothing here writes to them, so that warning is silenced rather than the matrix copied."""
+    import warnings
+
+    import torch
+
+    a = np.ascontiguousarray(a)
+    if a.flags.writeable:
+        return torch.from_numpy(a)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a)
+
+
 def _eigvalsh(H: np.ndarray, backend: str) -> tuple[np.ndarray, str]:
     if backend == "auto":
         backend = "torch" if H.shape[0] >= 512 else "numpy"
@@ -137,7 +153,7 @@ def _eigvalsh(H: np.ndarray, backend: str) -> tuple[np.ndarray, str]:
         except ImportError:  # pragma: no cover - torch is a dependency
             backend = "numpy"
         else:
-            return torch.linalg.eigvalsh(torch.from_numpy(np.ascontiguousarray(H))).numpy(), "eigvalsh(torch)"
+            return torch.linalg.eigvalsh(torch_input(H)).numpy(), "eigvalsh(torch)"
     if backend != "numpy":
         raise InputError(f"unknown eigvalsh backend {backend!r}; known: auto, numpy, torch")
     return np.linalg.eigvalsh(H), "eigvalsh(numpy)"
