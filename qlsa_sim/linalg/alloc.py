@@ -1,4 +1,4 @@
-"""Large dense arrays allocated without numpy's transparent-huge-page advice.
+"""Large dense arrays: allocated without numpy's transparent-huge-page advice, and handed to torch uncopied.
 
 numpy (>= 1.20) calls ``madvise(MADV_HUGEPAGE)`` on every allocation of 4 MiB or more. Where the kernel's
 THP ``defrag`` setting is ``madvise`` (as on this project's CI machines) the first write to such an array
@@ -42,3 +42,19 @@ def empty_array(shape: tuple[int, ...], dtype) -> np.ndarray:
     """``np.empty(shape, dtype)`` without the huge-page advice (see the module docstring)."""
     with no_hugepage_advice():
         return np.empty(shape, dtype=dtype)
+
+
+def torch_input(a: np.ndarray):
+    """``a`` as a torch tensor sharing its memory, for torch.linalg calls that only read their input. Arrays read
+    from a verified snapshot are read-only views (``traces/npz_view.py``): torch would warn that writing to them
+    is undefined, and nothing here writes to them, so that warning is silenced rather than the matrix copied."""
+    import warnings
+
+    import torch
+
+    a = np.ascontiguousarray(a)
+    if a.flags.writeable:
+        return torch.from_numpy(a)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a)

@@ -23,8 +23,9 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from qlsa_sim.errors import InputError
+from qlsa_sim.linalg.alloc import torch_input
 from qlsa_sim.linalg.factor import factor_matvec, factor_rmatvec, summarize_factor
-from qlsa_sim.linalg.spectrum import _as_array, torch_input
+from qlsa_sim.linalg.spectrum import _as_array
 
 
 def _system(H: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from qlsa_sim.errors import InputError
+from qlsa_sim.linalg.alloc import torch_input
 
 
 @dataclass(frozen=True)
@@ -127,22 +128,6 @@ def _kappa_from_eigs(lmin: float, lmax: float, n: int, dtype: np.dtype) -> float
 
 
 # ----------------------------------------------------------------------------- exact
-
-def torch_input(a: np.ndarray):
-    """``a`` as a torch tensor sharing its memory, for torch.linalg calls that only read their input. Arrays read
-    from a verified snapshot are read-only views (``traces/npz_view.py``): torch would warn that writing to them
-    is undefined, and nothing here writes to them, so that warning is silenced rather than the matrix copied."""
-    import warnings
-
-    import torch
-
-    a = np.ascontiguousarray(a)
-    if a.flags.writeable:
-        return torch.from_numpy(a)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(a)
-
 
 def _eigvalsh(H: np.ndarray, backend: str) -> tuple[np.ndarray, str]:
     if backend == "auto":
