@@ -9,6 +9,7 @@ import pytest
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.quantum.estimation import physical as ph
 from qlsa_sim.quantum.estimation import physical_profiles as pp
+from qlsa_sim.quantum.estimation.gf_search import gf_grid_search
 from qlsa_sim.quantum.estimation.physical import (
     LogicalCounts,
     max_cycle_time_for,
@@ -333,9 +334,9 @@ def test_fast_grid_search_equals_qualtran_grid_search(counts, p, cycle_us, k):
         ref = get_ccz2t_costs_from_grid_search(**args)
     except ValueError:
         with pytest.raises(ValueError, match="No valid factories"):
-            ph.gf_grid_search(gates, counts.logical_qubits, p, cycle_us, budget, factories, blocks)
+            gf_grid_search(gates, counts.logical_qubits, p, cycle_us, budget, factories, blocks)
         return
-    got = ph.gf_grid_search(gates, counts.logical_qubits, p, cycle_us, budget, factories, blocks)
+    got = gf_grid_search(gates, counts.logical_qubits, p, cycle_us, budget, factories, blocks)
     assert got[1] == ref[1] and got[2] == ref[2]  # the same factory and data block (attrs equality)
     assert (got[0].failure_prob, got[0].footprint, got[0].duration_hr) == \
         (ref[0].failure_prob, ref[0].footprint, ref[0].duration_hr)  # bit for bit
