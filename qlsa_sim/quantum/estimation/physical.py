@@ -27,7 +27,8 @@ Pipeline of :func:`physical_estimate` on a surface-code profile:
    we do not, so the three parts add up to at most the budget.
 2a. ``model='gidney-fowler'``: Qualtran ``get_ccz2t_costs_from_grid_search``'s search, run by
    :func:`~qlsa_sim.quantum.estimation.gf_search.gf_grid_search` (the same answer, tested; each grid component
-   evaluated once) (Gidney & Fowler, Quantum 3, 135 (2019), arXiv:1812.01238: catalyzed CCZ->2T factory ``CCZ2TFactory``, ``SimpleDataBlock`` with 50 %
+   evaluated once) (Gidney & Fowler, Quantum 3, 135 (2019), arXiv:1812.01238: catalyzed CCZ->2T factory
+   ``CCZ2TFactory``, ``SimpleDataBlock`` with 50 %
    routing overhead, ``QECScheme.make_gidney_fowler``: ``p_L = 0.1 (p/0.01)^((d+1)/2)`` per cycle), minimising
    qubit-hours (Qualtran's default cost).  Grid: Qualtran's default factory grid
    ``iter_ccz2t_factories(n_factories=k)`` (level-1 distance 5..23, level-2 l1+2..39, odd) and data distances
@@ -242,7 +243,8 @@ def _gidney_fowler(
     )
 
     method = (
-        "qualtran get_ccz2t_costs_from_grid_search's search (CCZ2TFactory x SimpleDataBlock, QECScheme.make_gidney_fowler, "
+        "qualtran get_ccz2t_costs_from_grid_search's search (CCZ2TFactory x SimpleDataBlock, "
+        "QECScheme.make_gidney_fowler, "
         f"min qubit-hours; {n_factories} factor{'y' if n_factories == 1 else 'ies'}; data d "
         f"{GF_DATA_D_START}..{GF_DATA_D_STOP - 2}) + PhysicalCostModel breakdown"
     )
