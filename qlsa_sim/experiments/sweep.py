@@ -24,7 +24,7 @@ from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError
 from qlsa_sim.quantum.estimation.hardware import get_profile
 from qlsa_sim.quantum.estimation.physical import physical_estimate
-from qlsa_sim.quantum.estimation.physical_profiles import get_physical_profile
+from qlsa_sim.quantum.estimation.physical_profiles import check_physical_profile
 from qlsa_sim.quantum.estimation.presets import get_preset
 from qlsa_sim.quantum.estimation.resources import logical_counts
 
@@ -105,7 +105,7 @@ def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile |
     import pandas as pd
 
     if physical is not None:
-        get_physical_profile(physical)  # an unknown name fails before any work
+        check_physical_profile(physical)  # an unknown name fails before any work (without importing Qualtran)
     if chunk < 1:
         raise InputError(f"chunk must be >= 1, got {chunk}")
     ordered = sorted(points, key=lambda p: (p.n, p.density, p.precision))

@@ -18,7 +18,12 @@ from qlsa_sim.quantum.estimation.hardware import get_profile as _get_gate_time_p
 
 KINDS = ("idealized-logical", "surface-code")
 MODELS = ("gidney-fowler", "beverland")
-DEFAULT_PHYSICAL_PROFILE = "surface-p1e-3-1us"
+# The built-in profiles' names, each written once (the builders below take theirs from here), so that names can be
+# listed and checked without importing Qualtran, whose parameters the profiles themselves are built from.
+_IDEALIZED_NAMES = ("idealized-attosecond",)
+_GF_NAMES = ("surface-p1e-3-1us", "surface-p1e-4-1us", "surface-p1e-4-100ns")
+_BEV_NAMES = ("beverland-p1e-3-400ns", "beverland-p1e-4-400ns")
+DEFAULT_PHYSICAL_PROFILE = _GF_NAMES[0]
 
 _CITE_QUALTRAN_GF_BUDGET = (
     "qualtran 0.7 gidney_fowler_model.get_ccz2t_costs_from_grid_search default error_budget=1e-2 (also the "
@@ -176,7 +181,7 @@ def _bev_citations(p_src: str, cycle_src: str) -> tuple[tuple[str, str], ...]:
 def _builtin_profiles() -> dict[str, Profile]:
     atto = _get_gate_time_profile("attosecond")
     idealized = IdealizedProfile(
-        "idealized-attosecond",
+        _IDEALIZED_NAMES[0],
         atto.gate_time_s,
         "IDEALIZED logical machine: 1 as per logical gate (the seed paper's assumption), no error correction, "
         "no physical qubits -- not a physical device",
@@ -202,7 +207,7 @@ def _gidney_fowler_profiles() -> list[PhysicalProfile]:
     )
     return [
         PhysicalProfile(
-            "surface-p1e-3-1us",
+            _GF_NAMES[0],
             gf.physical_error,
             gf.cycle_time_us * 1e-6,
             1e-2,
@@ -211,7 +216,7 @@ def _gidney_fowler_profiles() -> list[PhysicalProfile]:
             _gf_citations(gf_src.format(opt="()", p=gf.physical_error), g_e),
         ),
         PhysicalProfile(
-            "surface-p1e-4-1us",
+            _GF_NAMES[1],
             gf_opt.physical_error,
             gf_opt.cycle_time_us * 1e-6,
             1e-2,
@@ -220,7 +225,7 @@ def _gidney_fowler_profiles() -> list[PhysicalProfile]:
             _gf_citations(gf_src.format(opt="(optimistic_err_rate=True)", p=gf_opt.physical_error), g_e),
         ),
         PhysicalProfile(
-            "surface-p1e-4-100ns",
+            _GF_NAMES[2],
             gf_opt.physical_error,
             100e-9,
             1e-2,
@@ -253,7 +258,7 @@ def _beverland_profiles() -> list[PhysicalProfile]:
     )
     return [
         PhysicalProfile(
-            "beverland-p1e-3-400ns",
+            _BEV_NAMES[0],
             bev.physical_error,
             bev.cycle_time_us * 1e-6,
             1e-2,
@@ -265,7 +270,7 @@ def _beverland_profiles() -> list[PhysicalProfile]:
             ),
         ),
         PhysicalProfile(
-            "beverland-p1e-4-400ns",
+            _BEV_NAMES[1],
             bev_opt.physical_error,
             bev_opt.cycle_time_us * 1e-6,
             1e-2,
@@ -283,18 +288,28 @@ def _beverland_profiles() -> list[PhysicalProfile]:
 
 @lru_cache(maxsize=1)
 def _profiles() -> dict[str, Profile]:
-    return _builtin_profiles()
+    built = _builtin_profiles()
+    if sorted(built) != sorted(physical_profile_names()):  # pragma: no cover - a builder lost its name constant
+        raise RuntimeError(f"built-in profiles {sorted(built)} differ from their names {physical_profile_names()}")
+    return built
 
 
 def physical_profile_names() -> tuple[str, ...]:
-    """Names of the built-in physical and idealized profiles, default first."""
-    rest = sorted(n for n in _profiles() if n != DEFAULT_PHYSICAL_PROFILE)
+    """Names of the built-in physical and idealized profiles, default first (no Qualtran import)."""
+    rest = sorted(n for n in (*_IDEALIZED_NAMES, *_GF_NAMES, *_BEV_NAMES) if n != DEFAULT_PHYSICAL_PROFILE)
     return (DEFAULT_PHYSICAL_PROFILE, *rest)
 
 
 def surface_code_profile_names() -> tuple[str, ...]:
     """Names of the built-in surface-code (physical) profiles."""
-    return tuple(n for n in physical_profile_names() if _profiles()[n].kind == "surface-code")
+    return tuple(n for n in physical_profile_names() if n not in _IDEALIZED_NAMES)
+
+
+def check_physical_profile(name: str | Profile) -> None:
+    """UnknownNameError unless ``name`` is a profile object or a built-in profile's name; builds nothing (so a
+    parent process that only dispatches work need not import Qualtran)."""
+    if not isinstance(name, (PhysicalProfile, IdealizedProfile)) and name not in physical_profile_names():
+        raise UnknownNameError("physical profile", str(name), physical_profile_names())
 
 
 def get_physical_profile(name: str | Profile) -> Profile:

@@ -340,3 +340,22 @@ def test_fast_grid_search_equals_qualtran_grid_search(counts, p, cycle_us, k):
     assert got[1] == ref[1] and got[2] == ref[2]  # the same factory and data block (attrs equality)
     assert (got[0].failure_prob, got[0].footprint, got[0].duration_hr) == \
         (ref[0].failure_prob, ref[0].footprint, ref[0].duration_hr)  # bit for bit
+
+
+def test_profile_names_are_checked_without_qualtran():
+    """A parent process that only dispatches a sweep validates the profile name without importing Qualtran; the
+    names listed are exactly the profiles built."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from qlsa_sim.quantum.estimation.physical_profiles import check_physical_profile, physical_profile_names\n"
+            "for n in physical_profile_names(): check_physical_profile(n)\n"
+            "assert 'qualtran' not in sys.modules, 'qualtran imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert {get_physical_profile(n).name for n in physical_profile_names()} == set(physical_profile_names())
+    assert pp.surface_code_profile_names() == tuple(n for n in physical_profile_names()
+                                                    if get_physical_profile(n).kind == "surface-code")
+    with pytest.raises(UnknownNameError, match="physical profile"):
+        pp.check_physical_profile("surface-p1e-9-1as")
+    pp.check_physical_profile(custom_profile(1e-6, 1e-4, 0.01))  # a profile object passes as it is
