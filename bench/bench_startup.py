@@ -9,7 +9,8 @@
   sweep           ``qlsa-sim sweep`` (default grid, 720 points) on 2 process workers against in-process, each on an
                   empty count cache (the workers share one on disk) and again on the filled cache. TARGET: ratio <= 1.
                   The workers are forked from one forkserver that imported the counting modules and Qualtran once
-                  (``core/executors.py``), so a pool pays one extra import (~2 s of Qualtran), not one per worker.
+                  (``core/executors.py``) and the dispatching parent does not import Qualtran (profile names are
+                  checked without it), so a pool pays Qualtran's import once, as in-process does.
 
 Every figure is a wall time of a subprocess (best of ``--repeats`` where repeated). The children write bytecode
 caches as an installed package does (``PYTHONDONTWRITEBYTECODE`` is dropped after one warm-up run) and run on one
