@@ -99,15 +99,15 @@ def run_sweep(points: Sequence[SweepPoint], *, calibration: CalibrationProfile |
     Chunks are cut from the points ordered by (n, density, precision): the gate counts of a point depend on
     those (and on the entry bits), so workers running different chunks rarely need the same count at the same time,
     and each count is made once and shared through the disk cache (``quantum/estimation/counting.py``)."""
+    if physical is not None:
+        check_physical_profile(physical)  # an unknown name fails before any work (without importing Qualtran)
+    if chunk < 1:
+        raise InputError(f"chunk must be >= 1, got {chunk}")
     fn = functools.partial(evaluate_points, calibration=calibration, physical=physical)
     if executor == "process":
         start_pool_server(fn, SWEEP_PRELOAD)  # the workers' imports overlap this process's own
     import pandas as pd
 
-    if physical is not None:
-        check_physical_profile(physical)  # an unknown name fails before any work (without importing Qualtran)
-    if chunk < 1:
-        raise InputError(f"chunk must be >= 1, got {chunk}")
     ordered = sorted(points, key=lambda p: (p.n, p.density, p.precision))
     chunks = [tuple(ordered[i:i + chunk]) for i in range(0, len(ordered), chunk)]
     results = run_tasks(fn, [(f"chunk-{i:06d}", c) for i, c in enumerate(chunks)], executor=executor,

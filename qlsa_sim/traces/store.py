@@ -490,11 +490,9 @@ def iter_snapshot_file(fs, path: str, rows: Sequence[Mapping[str, Any]], run: st
     Works on any fsspec file system, so workers can read shared storage.
     """
     data = verified
-    if verified is not None:
-        pass
-    elif verify:
+    if data is None and verify:
         data = verify_snapshot_file(fs, path, rows, display, keep=True)
-    elif verify is not None:
+    elif data is None and verify is not None:
         check_snapshot_file(fs, path, rows, display)
     try:
         with contextlib.ExitStack() as stack:
