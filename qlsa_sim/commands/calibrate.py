@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {c.solver} {c.problem} at sizes {','.join(map(str, args.sizes))}; its timings are "
                   "noisy or not yet cubic there: time larger sizes (--sizes) before trusting its extrapolation "
                   "(flagged in the profile as fit_quality)", file=sys.stderr)
+    if prof.memory is not None:
+        mem = prof.memory
+        print(f"memory (measured, float64 GEMV ladder): {mem.bandwidth_Bps / 1e9:.3g} GB/s past the cache, working sets "
+              f"up to {mem.cache_bytes / 2 ** 20:.0f} MiB served from cache (the CG and Woodbury models' roofline term)")
     q = prof.eq4
     print(f"quantum (modeled, {args.preset} on {args.hardware}): q1={q.model.q1:.4g} s, q2={q.model.q2:.4g} s, "
           f"R^2={q.r2:.4f} (log R^2={q.r2_log:.4f})")

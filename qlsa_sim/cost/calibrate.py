@@ -36,7 +36,7 @@ from qlsa_sim.cost.models import (
     eq4_regressor,
     grid_features,
 )
-from qlsa_sim.cost.profile import CalibrationProfile, ClassicalFit, QuantumFit
+from qlsa_sim.cost.profile import CalibrationProfile, ClassicalFit, MemoryFit, QuantumFit
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.linalg import solvers
 
@@ -203,6 +203,50 @@ def time_woodbury_solves(shapes: Sequence[tuple[int, int]], *, repeats: int = 3,
     return out
 
 
+#: Working sets of the GEMV ladder (bytes): from well inside a server's last-level cache to well past it.
+MEMORY_LADDER_BYTES = tuple(float(2 ** k) for k in range(23, 30))  # 8 MiB .. 512 MiB
+#: A working set counts as cached while its GEMV streams at least this many times the memory bandwidth.
+CACHED_SPEEDUP = 2.0
+
+
+def time_gemv_ladder(sizes_bytes: Sequence[float] = MEMORY_LADDER_BYTES, *, repeats: int = 5,
+                     progress: bool = True) -> list[dict]:
+    """MEASURED float64 GEMVs y = A x, A square with 8 n^2 of about each of ``sizes_bytes``: bytes per second."""
+    out = []
+    for size in progress_of(list(sizes_bytes), "calibrate memory", unit="size", enabled=progress):
+        n = max(2, int(round((float(size) / cs.FLOAT64_BYTES) ** 0.5)))
+        A, x = np.ones((n, n)), np.ones(n)
+        A @ x  # first touch of the pages
+        times, _ = _time(lambda: A @ x, max(repeats, 3), 2.0)
+        best = float(min(times))
+        out.append({"n": n, "bytes": cs.FLOAT64_BYTES * n * n, "seconds": times, "best": best,
+                    "bandwidth_Bps": cs.FLOAT64_BYTES * n * n / best})
+    return out
+
+
+def fit_memory(timings: Sequence[dict]) -> tuple[float, float]:
+    """(bandwidth, cache bytes) from a GEMV ladder: the bandwidth is the median of the two largest working sets'
+    rates (past the cache); the cache is the largest working set up to which every rung streamed at least
+    ``CACHED_SPEEDUP`` times that (0 if none did)."""
+    rows = sorted(timings, key=lambda r: r["bytes"])
+    if len(rows) < 2:
+        raise InputError("the memory ladder needs at least two working sets")
+    bw = float(np.median([r["bandwidth_Bps"] for r in rows[-2:]]))
+    cache = 0.0
+    for r in rows:
+        if r["bandwidth_Bps"] < CACHED_SPEEDUP * bw:
+            break
+        cache = float(r["bytes"])
+    return bw, cache
+
+
+def measure_memory(sizes_bytes: Sequence[float] = MEMORY_LADDER_BYTES, *, repeats: int = 5,
+                   progress: bool = True) -> MemoryFit:
+    """The roofline's memory side of this machine (:func:`time_gemv_ladder`, :func:`fit_memory`)."""
+    t = time_gemv_ladder(sizes_bytes, repeats=repeats, progress=progress)
+    return MemoryFit(*fit_memory(t), timings=tuple(t))
+
+
 EQ4_KAPPAS = (2.0, 10.0, 1e2, 1e3, 1e4, 1e5)
 EQ4_DENSITIES = (0.01, 0.1, 0.5, 1.0)
 
@@ -326,10 +370,10 @@ def calibrate(*, sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048), rep
               resource_model: QuantumResourceModel = QuantumResourceModel(), seed: int = 0,
               progress: bool = True, quantum_grid: Sequence[tuple[int, float, float]] | None = None,
               solvers_to_fit: Sequence[str] = CLASSICAL_SOLVERS, eq3_fit: str = "asymptotic",
-              eq4_fit: str = "log") -> CalibrationProfile:
+              eq4_fit: str = "log", memory_sizes: Sequence[float] = MEMORY_LADDER_BYTES) -> CalibrationProfile:
     """Measure classical solves (1 BLAS thread by default), fit Eq. 3 (Cholesky, LU; by
-    :func:`fit_eq3` with ``eq3_fit``) and a*flops+b (CG, Woodbury); fit Eq. 4 to the resource
-    model. Nothing is written."""
+    :func:`fit_eq3` with ``eq3_fit``) and a*flops+b (CG, Woodbury) with the memory term of their roofline
+    (:func:`measure_memory`); fit Eq. 4 to the resource model. Nothing is written."""
     import torch  # noqa: F401  - loaded before pinning: the dense solvers use torch from n = 256 on
 
     if len(set(sizes)) < 2:
@@ -355,6 +399,8 @@ def calibrate(*, sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048), rep
             shapes = [(n, r) for n in (max(sizes) // 4, max(sizes)) for r in (16, 64, 256) if r < n]
             fits.append(_fit_flops(Solver.WOODBURY, time_woodbury_solves(shapes, repeats=repeats, seed=seed,
                                                                          progress=progress)))
+        memory = (measure_memory(memory_sizes, repeats=repeats, progress=progress)
+                  if {Solver.CG, Solver.WOODBURY} & set(solvers_to_fit) else None)
     qfit, qrows = fit_quantum_eq4(resource_model, quantum_grid or default_quantum_grid(), eq4_fit, progress=progress)
     rm = resource_model
     eq4 = QuantumFit(QuantumEq4Model(qfit.a, qfit.b, rm.precision, rm.preset, rm.hardware), qfit.r2, qfit.r2_log,
@@ -364,4 +410,5 @@ def calibrate(*, sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048), rep
                               source=(f"measured here: Eq. 3 ({eq3_fit}): {EQ3_FIT_RULES[eq3_fit]}; CG, Woodbury: "
                                       f"{FLOP_FIT_RULE}; R^2 on all sizes"),
                               created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                              threads=threads, repeats=repeats, machine=tuple(machine_info(threads).items()))
+                              threads=threads, repeats=repeats, machine=tuple(machine_info(threads).items()),
+                              memory=memory)

@@ -13,8 +13,17 @@ Sec. 1.1.15). Lower-order terms that matter at small n are kept.
   one matvec (2 nnz flops) + 2 dot products (4n) + 3 axpys (6n) = 2 nnz + 10 n.
   In exact arithmetic CG also ends after at most (number of distinct eigenvalues) steps, e.g.
   rank + 1 for H = M M^T/B + eps I; pass ``max_iterations`` to cap by that.
+  On a block stored as a factor (H = scale M M^T + eps I, M n x r) CG runs matrix-free: each matvec is
+  scale M (M^T v) + eps v = 4nr + 3n flops, and the n x n matrix is never built.
 - Woodbury (factored block, M n x r): Gram M^T M r^2 n (symmetric rank-r update, GVL Sec. 1.1.14)
   unless given, Cholesky r^3/3 + 2r^2, M^T g and M y 4nr, final axpy 2n.
+
+Memory traffic (for the roofline term of ``cost/models.py``; Williams, Waterman & Patterson, "Roofline: an
+insightful visual performance model for multicore architectures", CACM 52(4), 2009): the bytes a solver must
+stream from memory when its operand does not stay in cache, in float64 (the CG and Woodbury solvers here work
+in float64; a float32 factor is converted once). CG streams its operand once per iteration: the dense matrix
+(8 n^2 bytes, whatever its sparsity: it is stored dense) or the factor twice (M^T v, then M y: 16 n r).
+Woodbury streams the factor three times (Gram, M^T g, M y: 24 n r; 16 n r with the Gram given).
 """
 
 from __future__ import annotations
@@ -54,13 +63,39 @@ def cg_iterations(kappa: float, rtol: float, *, max_iterations: float | None = N
     return float(max(k, 1))
 
 
-def cg_flops(n: float, nnz: float, kappa: float, rtol: float, *, max_iterations: float | None = None) -> float:
-    """Modeled CG flops: iterations x (2 nnz + 10 n). ``nnz`` = non-zeros of H (n^2 if dense)."""
+def cg_flops(n: float, nnz: float, kappa: float, rtol: float, *, max_iterations: float | None = None,
+             factor_rank: float | None = None) -> float:
+    """Modeled CG flops: iterations x (2 nnz + 10 n). ``nnz`` = non-zeros of H (n^2 if dense). With
+    ``factor_rank`` r (matrix-free on H = scale M M^T + eps I): iterations x (4 n r + 3 n + 10 n)."""
     n = _pos("n", n)
     nnz = float(nnz)
     if not (math.isfinite(nnz) and 0 <= nnz <= n * n):
         raise InputError(f"nnz must be in [0, n^2], got {nnz}")
-    return cg_iterations(kappa, rtol, max_iterations=max_iterations) * (2.0 * nnz + 10.0 * n)
+    matvec = 2.0 * nnz if factor_rank is None else factored_matvec_flops(n, factor_rank) + 3.0 * n
+    return cg_iterations(kappa, rtol, max_iterations=max_iterations) * (matvec + 10.0 * n)
+
+
+#: Bytes of one float64 number (what the CG and Woodbury solvers here compute in).
+FLOAT64_BYTES = 8.0
+
+
+def cg_memory_bytes(n: float, kappa: float, rtol: float, *, factor_rank: float | None = None,
+                    max_iterations: float | None = None) -> tuple[float, float]:
+    """Modeled (working set, traffic) bytes of CG: the operand (dense 8 n^2, or the factor 8 n r) and what the
+    iterations stream if it is not cached (iterations x 8 n^2, or iterations x 16 n r matrix-free)."""
+    n = _pos("n", n)
+    k = cg_iterations(kappa, rtol, max_iterations=max_iterations)
+    if factor_rank is None:
+        return FLOAT64_BYTES * n * n, k * FLOAT64_BYTES * n * n
+    r = _pos("r", factor_rank)
+    return FLOAT64_BYTES * n * r, k * 2.0 * FLOAT64_BYTES * n * r
+
+
+def woodbury_memory_bytes(n: float, r: float, *, gram_given: bool = False) -> tuple[float, float]:
+    """Modeled (working set, traffic) bytes of a Woodbury solve: the factor (8 n r), streamed three times
+    (Gram, M^T g, M y; twice with the Gram given)."""
+    n, r = _pos("n", n), _pos("r", r)
+    return FLOAT64_BYTES * n * r, (2.0 if gram_given else 3.0) * FLOAT64_BYTES * n * r
 
 
 def woodbury_flops(n: float, r: float, *, gram_given: bool = False) -> float:

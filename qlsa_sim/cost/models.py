@@ -3,7 +3,8 @@ the resource estimator). Every figure here is MODELED and ``CostEstimate.modeled
 
 - Paper Eq. 3 (classical): ``T_c(n) = c1 * n**3 + c2`` (dense direct solve; constants fitted to timings
   measured on this machine, ``cost/calibrate.py``).
-- Flop models (CG, Woodbury): ``T = a * flops + b`` with flops from ``cost/classical_solvers.py``.
+- Flop models (CG, Woodbury): ``T = max(a * flops, traffic / B) + b`` with flops and bytes from
+  ``cost/classical_solvers.py`` (the memory term, a roofline, only where the operand is out of cache).
 - Paper Eq. 4 (quantum): ``T_q(n, kappa, d) = q1 * d * kappa * ln(n / eps) + q2`` with eps the solution
   precision; we take the natural logarithm (any other base is absorbed by q1).
 - Resource model (beyond the paper): QLSA query count of a named preset (e.g. Jennings et al. 2023,
@@ -92,19 +93,24 @@ class ClassicalCubicModel:
 
 @dataclass(frozen=True)
 class ClassicalFlopModel:
-    """``T = a * flops + b`` with flops from ``cost/classical_solvers.py`` (CG, Woodbury), a and b
-    fitted to timings measured here. CG applies to SPD blocks (iterations modeled from kappa,
-    Shewchuk 1994 Sec. 10, to relative residual ``rtol``); Woodbury to blocks stored as a factor.
+    """``T = max(a * flops, traffic / B) + b`` with flops and memory traffic from ``cost/classical_solvers.py``
+    (CG, Woodbury), a and b fitted to timings measured here. CG applies to SPD blocks (iterations modeled from
+    kappa, Shewchuk 1994 Sec. 10, to relative residual ``rtol``; matrix-free on a block stored as a factor);
+    Woodbury to blocks stored as a factor.
 
-    Known limit (issue 12): ``a`` comes from the calibration sizes, where the matrix fits in cache; a dense CG
-    iteration at n = 12560 streams 1.26 GB, so there the CG figure is optimistic (live paper-scale training
-    chose CG at a modeled < 0.83 s and MEASURED 14.1 s a solve, the dense build from the factor included). A
-    bandwidth term is the planned fix."""
+    The memory term is a roofline (Williams, Waterman & Patterson, CACM 52(4), 2009): ``a`` is fitted at sizes
+    whose operand stays in cache, so once the solver's working set exceeds ``cache_bytes`` its time is at least
+    the bytes it streams over the memory bandwidth ``bandwidth_Bps`` (both MEASURED by the calibrator with a
+    GEMV ladder, ``cost/calibrate.py::measure_memory``). Without them (profiles written before the term
+    existed) the model is ``a * flops + b``, optimistic wherever the operand is out of cache: a dense CG
+    iteration at n = 12560 streams 1.26 GB."""
 
     a: float
     b: float
     solver: str
     rtol: float = 1e-2
+    bandwidth_Bps: float | None = None
+    cache_bytes: float | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.a) and math.isfinite(self.b)) or self.a < 0 or self.b < 0:
@@ -114,11 +120,29 @@ class ClassicalFlopModel:
         object.__setattr__(self, "solver", str(Solver(self.solver).value))
         if not 0 < self.rtol < 1:
             raise InputError(f"CG tolerance rtol must be in (0, 1), got {self.rtol}")
+        if (self.bandwidth_Bps is None) != (self.cache_bytes is None):
+            raise InputError("the memory term needs both bandwidth_Bps and cache_bytes (or neither)")
+        if self.bandwidth_Bps is not None and not (math.isfinite(self.bandwidth_Bps) and self.bandwidth_Bps > 0
+                                                   and math.isfinite(self.cache_bytes) and self.cache_bytes >= 0):
+            raise InputError(f"memory bandwidth must be finite and > 0 and cache bytes finite and >= 0, got "
+                             f"{self.bandwidth_Bps}, {self.cache_bytes}")
+
+    def with_memory(self, bandwidth_Bps: float | None, cache_bytes: float | None) -> ClassicalFlopModel:
+        """This model with the roofline's memory term (None, None: without it)."""
+        return replace(self, bandwidth_Bps=bandwidth_Bps, cache_bytes=cache_bytes)
 
     def flops(self, f: MatrixFeatures) -> float:
+        """Modeled flops; Woodbury's without the Gram when the features computed it (``gram_seconds`` > 0: the
+        solve reuses it, and the scheduler's MEASURED time already holds it, whichever side wins)."""
         if self.solver == Solver.CG:
-            return cs.cg_flops(f.n, f.nnz, f.kappa, self.rtol)
-        return cs.woodbury_flops(f.n, f.factor_rank)
+            return cs.cg_flops(f.n, f.nnz, f.kappa, self.rtol, factor_rank=f.factor_rank)
+        return cs.woodbury_flops(f.n, f.factor_rank, gram_given=f.gram_seconds > 0)
+
+    def memory_bytes(self, f: MatrixFeatures) -> tuple[float, float]:
+        """Modeled (working set, traffic) bytes of the solve (``cost/classical_solvers.py``)."""
+        if self.solver == Solver.CG:
+            return cs.cg_memory_bytes(f.n, f.kappa, self.rtol, factor_rank=f.factor_rank)
+        return cs.woodbury_memory_bytes(f.n, f.factor_rank, gram_given=f.gram_seconds > 0)
 
     def applies(self, f: MatrixFeatures) -> bool:
         if self.solver == Solver.CG:
@@ -126,10 +150,16 @@ class ClassicalFlopModel:
         return f.factor_rank is not None
 
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
-        fl = self.flops(f)
-        return CostEstimate(self.solver, self.a * fl + self.b,
-                            f"a*flops+b, flops modeled ({self.solver}), a, b fitted to measured timings",
-                            components=(("flops", self.a * fl), ("overhead", self.b)))
+        compute = self.a * self.flops(f)
+        memory = 0.0
+        if self.bandwidth_Bps is not None:
+            working_set, traffic = self.memory_bytes(f)
+            memory = traffic / self.bandwidth_Bps if working_set > self.cache_bytes else 0.0
+        how = ("max(a*flops, bytes/B)+b (roofline, Williams et al. 2009)" if self.bandwidth_Bps is not None
+               else "a*flops+b")
+        return CostEstimate(self.solver, max(compute, memory) + self.b,
+                            f"{how}, flops modeled ({self.solver}), a, b fitted to measured timings",
+                            components=(("flops", compute), ("memory", memory), ("overhead", self.b)))
 
 
 ClassicalModel = ClassicalCubicModel | ClassicalFlopModel

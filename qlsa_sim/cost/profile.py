@@ -106,6 +106,17 @@ class QuantumFit:
 
 
 @dataclass(frozen=True)
+class MemoryFit:
+    """The roofline's memory side (``cost/models.py::ClassicalFlopModel``), MEASURED here by a float64 GEMV ladder
+    (``cost/calibrate.py::measure_memory``): ``bandwidth_Bps``, bytes per second streamed from memory once the
+    operand is out of cache; ``cache_bytes``, the largest working set still served from cache; the timings."""
+
+    bandwidth_Bps: float
+    cache_bytes: float
+    timings: tuple[dict, ...] = field(default=(), repr=False, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
 class CalibrationProfile:
     """Fitted constants of the classical solvers' and the quantum cost models, and their source."""
 
@@ -119,8 +130,13 @@ class CalibrationProfile:
     repeats: int = 0
     machine: tuple[tuple[str, Any], ...] = field(default=(), compare=False, hash=False)
     path: str = field(default="", compare=False)
+    memory: MemoryFit | None = None  # None: a profile from before the memory term (flop models a*flops+b)
 
     def __post_init__(self) -> None:
+        bw, cache = (None, None) if self.memory is None else (self.memory.bandwidth_Bps, self.memory.cache_bytes)
+        object.__setattr__(self, "classical", tuple(  # the flop models carry the profile's memory term
+            replace(c, model=c.model.with_memory(bw, cache)) if isinstance(c.model, ClassicalFlopModel) else c
+            for c in self.classical))
         solvers = [c.solver for c in self.classical]
         if Solver.CHOLESKY not in solvers:
             raise CalibrationError(f"{self.path or 'profile'}: no cholesky model (paper Eq. 3 is required)")
@@ -160,7 +176,8 @@ class CalibrationProfile:
         return to_jsonable({"format": FORMAT, "created": self.created, "source": self.source,
                             "machine": dict(self.machine),
                             "classical": {"measured": self.measured, "threads": self.threads, "repeats": self.repeats,
-                                          "solvers": {c.solver: _classical_json(c) for c in self.classical}},
+                                          "solvers": {c.solver: _classical_json(c) for c in self.classical},
+                                          **_memory_json(self.memory)},
                             "quantum": {"model": "q1*d*kappa*ln(n/eps)+q2 (paper Eq. 4)", "modeled": True,
                                         "q1": self.eq4.model.q1, "q2": self.eq4.model.q2, "r2": self.eq4.r2,
                                         "r2_log": self.eq4.r2_log, "fit": self.eq4.rule,
@@ -183,6 +200,14 @@ def _classical_json(c: ClassicalFit) -> dict:
     return {**consts, "r2": c.r2, "r2_log": c.r2_log, "fit": c.rule, "fit_quality": c.problem or "ok",
             "c1_sizes": list(c.fit_sizes),
             "gflops_at_largest_n": c.gflops_at_largest_n, "timings": list(c.timings)}
+
+
+def _memory_json(m: MemoryFit | None) -> dict:
+    """The ``memory`` entry of the classical section (absent for a profile without it, so its hash is unchanged)."""
+    if m is None:
+        return {}
+    return {"memory": {"model": "roofline: max(a*flops, bytes/bandwidth) past the cache (Williams et al. 2009)",
+                       "bandwidth_Bps": m.bandwidth_Bps, "cache_bytes": m.cache_bytes, "timings": list(m.timings)}}
 
 
 def _resource_json(r: QuantumResourceModel) -> dict:
@@ -285,8 +310,15 @@ class QuantumSection(_R2):
     error_by_n: list[dict] = []
 
 
+class MemorySection(_Strict):
+    bandwidth_Bps: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    cache_bytes: FiniteNonNeg
+    timings: list[dict] = []
+
+
 class ClassicalSection(_Strict):
     measured: bool = True
+    memory: MemorySection | None = None
     threads: Annotated[int, Field(ge=1)] = 1
     repeats: Annotated[int, Field(ge=0)] = 0
     solvers: dict[Literal["cholesky", "lu", "cg", "woodbury"], dict]
@@ -369,16 +401,19 @@ def profile_from_json(raw: Any, *, path: str = "<memory>") -> CalibrationProfile
     return CalibrationProfile(classical, eq4, resources, measured=f.classical.measured,
                               source=f.source or ("measured here" if f.classical.measured else "given"),
                               created=f.created, threads=f.classical.threads, repeats=f.classical.repeats,
-                              machine=tuple(f.machine.items()), path=path)
+                              machine=tuple(f.machine.items()), path=path,
+                              memory=None if (m := f.classical.memory) is None
+                              else MemoryFit(m.bandwidth_Bps, m.cache_bytes, tuple(m.timings)))
 
 
 def profile_from_constants(*, cholesky: tuple[float, float], lu: tuple[float, float] | None = None,
                            cg: tuple[float, float] | None = None, woodbury: tuple[float, float] | None = None,
                            q1: float, q2: float, resource_model: QuantumResourceModel = QuantumResourceModel(),
+                           memory: tuple[float, float] | None = None,
                            note: str = "constants given by hand, not measured") -> CalibrationProfile:
     """A profile from given constants (tests, examples, what-if studies): nothing is measured or fitted,
-    so every R^2 is NaN and ``source`` says so. Pairs are (c1, c2) for Eq. 3 solvers and (a, b) for the
-    flop models."""
+    so every R^2 is NaN and ``source`` says so. Pairs are (c1, c2) for Eq. 3 solvers, (a, b) for the
+    flop models and (bandwidth bytes/s, cache bytes) for their memory term."""
     fits = [ClassicalFit(ClassicalCubicModel(*cholesky, Solver.CHOLESKY))]
     if lu is not None:
         fits.append(ClassicalFit(ClassicalCubicModel(*lu, Solver.LU)))
@@ -388,7 +423,8 @@ def profile_from_constants(*, cholesky: tuple[float, float], lu: tuple[float, fl
         fits.append(ClassicalFit(ClassicalFlopModel(*woodbury, Solver.WOODBURY)))
     rm = resource_model
     eq4 = QuantumFit(QuantumEq4Model(q1, q2, rm.precision, rm.preset, rm.hardware))
-    return CalibrationProfile(tuple(fits), eq4, rm, measured=False, source=note, path="<constants>")
+    return CalibrationProfile(tuple(fits), eq4, rm, measured=False, source=note, path="<constants>",
+                              memory=None if memory is None else MemoryFit(*map(float, memory)))
 
 
 def save_profile(profile: CalibrationProfile, path: str | Path) -> Path:
@@ -416,6 +452,7 @@ def load_profile(path: str | Path) -> CalibrationProfile:
 __all__ = [
     "CalibrationProfile",
     "ClassicalFit",
+    "MemoryFit",
     "QuantumFit",
     "QuantumModel",
     "load_profile",

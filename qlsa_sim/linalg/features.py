@@ -92,7 +92,8 @@ class MatrixFeatures:
     ``density_method``: "exact" (counted), or "sampled" (from a factor: ``density`` is within
     ``density_error`` of the truth with probability >= 1 - 1e-6, ``max_nnz_per_row`` is an upper bound and
     ``max_nnz_per_row_lower`` a lower bound; module docstring). ``gram_seconds``: the part of ``seconds`` spent
-    on the factor's Gram matrix, which a Woodbury solve of the block reuses.
+    on the factor's Gram matrix, which a Woodbury solve of the block reuses; > 0 exactly when the features
+    computed it (the factor path), and then Woodbury's modeled cost leaves it out (``cost/models.py``).
     """
 
     n: int

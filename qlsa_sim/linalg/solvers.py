@@ -177,6 +177,25 @@ def woodbury_solve(M: Any, g: Any, eps: float, *, scale: float = 1.0, gram: Any 
     return x
 
 
+def factor_operator(M: Any, eps: float, *, scale: float = 1.0) -> scipy.sparse.linalg.LinearOperator:
+    """``scale * M M^T + eps I`` as a float64 scipy LinearOperator that never forms the n x n matrix: each product
+    is scale M (M^T v) + eps v, 4 n r + 3 n flops (a float32 M is converted to float64 once, 8 n r bytes)."""
+    Mf = np.ascontiguousarray(_as_array(M), dtype=np.float64)
+    if Mf.ndim != 2 or Mf.shape[0] == 0 or Mf.shape[1] == 0:
+        raise InputError(f"factor must be a non-empty 2-D array, got shape {Mf.shape}")
+    if not (math.isfinite(eps) and math.isfinite(scale) and scale > 0):
+        raise InputError(f"eps must be finite and scale finite and > 0, got eps={eps}, scale={scale}")
+    if not np.isfinite(Mf).all():
+        raise InputError("factor contains NaN or Inf")
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, dtype=np.float64).reshape(-1)
+        return scale * (Mf @ (Mf.T @ v)) + eps * v
+
+    n = Mf.shape[0]
+    return scipy.sparse.linalg.LinearOperator((n, n), matvec=apply, rmatvec=apply, dtype=np.float64)
+
+
 def factor_apply(M: Any, x: Any, eps: float, *, scale: float = 1.0) -> np.ndarray:
     """``(scale * M M^T + eps I) x`` in float64 without forming the n x n matrix."""
     x = _as_array(x).astype(np.float64, copy=False)
@@ -187,11 +206,14 @@ def solve_with(solver: str, A: np.ndarray | None, g: np.ndarray, *, factor: np.n
                scale: float = 1.0, eps: float = 0.0, rtol: float = 1e-2, gram: np.ndarray | None = None) -> np.ndarray:
     """``A x = g`` by the named solver: "cholesky", "lu", "cg" (to relative residual ``rtol``) or "woodbury"
     (on ``A = scale * factor factor^T + eps I``; needs the factor, reuses ``gram`` = factor^T factor if given, and
-    does not need ``A``)."""
+    does not need ``A``). Given the factor, CG runs matrix-free on it (:func:`factor_operator`) and does not
+    need ``A`` either."""
     if solver == "woodbury":
         if factor is None:
             raise InputError("woodbury was chosen for a block without a factor")
         return woodbury_solve(factor, g, eps, scale=scale, gram=gram)
+    if solver == "cg" and factor is not None:
+        return cg_solve(factor_operator(factor, eps, scale=scale), g, rtol=rtol)[0]
     if A is None:
         raise InputError(f"{solver} needs the dense matrix")
     if solver == "cholesky":

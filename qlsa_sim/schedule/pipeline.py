@@ -153,7 +153,8 @@ def features_from_row(row: dict) -> MatrixFeatures:
               positive_definite=bool(kw["positive_definite"]), symmetric=bool(kw["symmetric"]),
               max_nnz_per_row_lower=opt(row.get("max_nnz_per_row_lower"), int))
     return MatrixFeatures(**kw, kappa_seconds=float(row.get("kappa_measured_s", 0.0)),
-                          seconds=float(row.get("features_measured_s", 0.0)))
+                          seconds=float(row.get("features_measured_s", 0.0)),
+                          gram_seconds=float(row.get("gram_measured_s", 0.0)))
 
 
 #: Counts of the QLSA's chosen encoding in a decision row (``quantum_<key>``; MODELED): Toffoli-class gates,

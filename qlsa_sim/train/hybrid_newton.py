@@ -375,7 +375,7 @@ class HybridNewton(torch.optim.Optimizer):
     def _solve(self, sb: ScheduledBlock, g: np.ndarray) -> tuple[np.ndarray, SolveRecord]:
         """Run the chosen classical solver (timed), or emulate the QLSA (unbilled); residual and descent. A block
         whose features came from its factor is solved and checked through the factor (no n x n matrix) unless a
-        dense solver is chosen or a circuit is simulated."""
+        dense solver (Cholesky, LU) is chosen or a circuit is simulated."""
         d, f = sb.decision, sb.decision.features
         lazy = sb.prepared.from_factor
         fallback, measured, rel_err, extra = "", math.nan, math.nan, {}
@@ -389,7 +389,9 @@ class HybridNewton(torch.optim.Optimizer):
             unbilled = time.perf_counter() - tu
         else:
             rtol = self.profile.classical_model(Solver.CG).rtol if d.chosen.solver == Solver.CG else 1e-2
-            A = None if d.chosen.solver == Solver.WOODBURY else sb.matrix
+            # Woodbury, and CG (matrix-free), solve a block stored as a factor without its n x n matrix
+            on_factor = sb.factor is not None and d.chosen.solver in (Solver.WOODBURY, Solver.CG)
+            A = None if on_factor else sb.matrix
             try:
                 x = solve_with(d.chosen.solver, A, g, factor=sb.factor, scale=sb.scale, eps=f.reg_eps, rtol=rtol,
                                gram=sb.gram)

@@ -141,3 +141,42 @@ def test_calibrate_warns_of_a_poor_fit_and_flags_it_in_the_profile(tmp_path, mon
     doc = json.loads(out.read_text())
     assert doc["classical"]["solvers"]["cholesky"]["fit_quality"].startswith("poor fit")
     assert doc["classical"]["solvers"]["lu"]["fit_quality"] == "ok"
+
+
+def test_memory_fit_on_a_constructed_ladder():
+    from qlsa_sim.cost.calibrate import fit_memory
+
+    rows = [{"bytes": b, "bandwidth_Bps": bw} for b, bw in
+            ((8e6, 60e9), (32e6, 55e9), (64e6, 30e9), (128e6, 11e9), (256e6, 9e9), (512e6, 10e9))]
+    bw, cache = fit_memory(rows)
+    assert bw == pytest.approx(9.5e9) and cache == 64e6  # 30 GB/s >= 2 x 9.5: still cached
+    assert fit_memory([{"bytes": 1e6, "bandwidth_Bps": 5e9}, {"bytes": 2e6, "bandwidth_Bps": 5e9}]) == (5e9, 0.0)
+    with pytest.raises(InputError, match="two working sets"):
+        fit_memory(rows[:1])
+
+
+def test_calibrate_measures_the_memory_term():
+    grid = [(16, 2.0, 0.5), (64, 10.0, 0.5), (256, 100.0, 1.0)]
+    p = calibrate(sizes=(16, 32, 64, 128), repeats=1, progress=False, quantum_grid=grid,
+                  solvers_to_fit=("cholesky", "cg", "woodbury"), memory_sizes=(2.0 ** 16, 2.0 ** 18, 2.0 ** 20))
+    m = p.memory
+    assert m is not None and m.bandwidth_Bps > 0 and m.cache_bytes >= 0 and len(m.timings) == 3
+    assert all(t["bandwidth_Bps"] == pytest.approx(t["bytes"] / t["best"]) for t in m.timings)
+    assert p.classical_model("cg").bandwidth_Bps == m.bandwidth_Bps
+    q = profile_from_json(json.loads(json.dumps(p.to_json())))
+    assert q.memory == m and q.classical == p.classical and q.identity()["sha256"] == p.identity()["sha256"]
+    # without a flop-model solver there is no memory term, and the file has no memory entry
+    p2 = calibrate(sizes=(16, 32), repeats=1, progress=False, quantum_grid=grid, solvers_to_fit=("cholesky",))
+    assert p2.memory is None and "memory" not in p2.to_json()["classical"]
+
+
+def test_committed_profile_hash_is_unchanged_by_the_memory_entry():
+    """A profile without the memory entry writes the same JSON as before it existed (runs made with it resume)."""
+    path = Path(__file__).resolve().parents[2] / "calibration" / "example-2core.json"
+    raw = json.loads(path.read_text())
+    p = load_profile(path)
+    if "memory" not in raw["classical"]:
+        assert "memory" not in p.to_json()["classical"] and p.memory is None
+        assert p.classical_model("cg").bandwidth_Bps is None
+    else:
+        assert p.memory.bandwidth_Bps == raw["classical"]["memory"]["bandwidth_Bps"]

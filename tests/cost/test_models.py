@@ -136,3 +136,33 @@ def test_the_cheapest_encoding_is_chosen_and_says_which():
     for enc in ("cheapest", "dense"):
         grid = QuantumResourceModel(encoding=enc).estimate(replace(f, max_abs_entry=float("nan")))
         assert grid.resources.encoding == "ideal" and grid.resources.kappa_eff == pytest.approx(f.kappa)
+
+
+def test_roofline_memory_term_by_hand():
+    """max(a*flops, bytes/B) + b once the working set exceeds the cache; a*flops + b inside it or without the term."""
+    from dataclasses import replace
+
+    from qlsa_sim.cost.models import ClassicalFlopModel
+
+    B, cache = 1e10, 1e7
+    p = profile_from_constants(cholesky=(1e-11, 0.0), cg=(1e-10, 1e-4), woodbury=(5e-11, 1e-4), q1=1e-15, q2=1e-12,
+                               memory=(B, cache))
+    cg, wb = p.classical_model("cg"), p.classical_model("woodbury")
+    assert (cg.bandwidth_Bps, cg.cache_bytes) == (B, cache) and wb.bandwidth_Bps == B
+    small = _features(n=100, kappa=100.0, density=1.0)  # 80 kB: in cache, flops only
+    assert cg.estimate(small).seconds == pytest.approx(1e-10 * 27 * (2 * 100 ** 2 + 1000) + 1e-4)
+    big = _features(n=4000, kappa=100.0, density=1.0)   # 128 MB per iteration, 27 iterations
+    est = cg.estimate(big)
+    assert est.seconds == pytest.approx(27 * 8 * 4000 ** 2 / B + 1e-4)  # memory-bound: 0.35 s > 0.35 ms x 27 flops
+    assert dict(est.components)["memory"] > dict(est.components)["flops"] and "roofline" in est.model
+    no_term = replace(cg, bandwidth_Bps=None, cache_bytes=None)
+    assert no_term.estimate(big).seconds == pytest.approx(1e-10 * 27 * (2 * 4000 ** 2 + 40000) + 1e-4)
+    # a factor-stored block: CG matrix-free (16 n r bytes per iteration), Woodbury 3 passes over 8 n r bytes
+    fr = replace(big, factor_rank=1000)
+    assert cg.estimate(fr).seconds == pytest.approx(27 * 16 * 4000 * 1000 / B + 1e-4)
+    wb_flops = 5e-11 * (4000 * 1000 ** 2 + 1000 ** 3 / 3 + 2 * 1000 ** 2 + 4 * 4000 * 1000 + 8000)
+    assert wb.estimate(fr).seconds == pytest.approx(max(wb_flops, 3 * 8 * 4000 * 1000 / B) + 1e-4)  # compute-bound
+    with pytest.raises(InputError, match="both"):
+        ClassicalFlopModel(1e-10, 0.0, "cg", bandwidth_Bps=1e10)
+    with pytest.raises(InputError, match="bandwidth"):
+        ClassicalFlopModel(1e-10, 0.0, "cg", bandwidth_Bps=0.0, cache_bytes=0.0)

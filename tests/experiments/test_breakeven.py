@@ -59,7 +59,8 @@ def test_sentence_names_the_solver_and_the_machine(block):
 
     rows = pd.DataFrame([block_break_even(PROFILE, block, phys_errors=(1e-4,))])
     text, figs = break_even_sentence("the test block", rows, speedup=10.0)
-    assert text.startswith("To reach the paper's 10x on the test block against the best classical solver (cholesky)")
+    solver, _ = best_classical_s(PROFILE, block)
+    assert text.startswith(f"To reach the paper's 10x on the test block against the best classical solver ({solver})")
     assert "physical qubits" in text and "[modeled]" in text
     assert figs["gate"].max_time_s == pytest.approx(rows["max_gate_time_s"].iloc[0] / 10, rel=1e-6)
 

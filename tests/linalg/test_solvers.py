@@ -12,13 +12,15 @@ import torch
 from qlsa_sim.cost.classical_solvers import (
     cg_flops,
     cg_iterations,
+    cg_memory_bytes,
     cholesky_flops,
     factored_matvec_flops,
     lu_flops,
     woodbury_flops,
+    woodbury_memory_bytes,
 )
 from qlsa_sim.errors import InputError
-from qlsa_sim.linalg.solvers import cg_solve, cholesky_solve, lu_solve, woodbury_solve
+from qlsa_sim.linalg.solvers import cg_solve, cholesky_solve, factor_operator, lu_solve, solve_with, woodbury_solve
 
 
 def _spd(rng, n, cond=100.0):
@@ -126,3 +128,33 @@ def test_flop_models():
         cg_flops(10, 200, 10.0, 1e-6)
     with pytest.raises(InputError):
         cg_iterations(0.5, 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_factor_operator_and_matrix_free_cg_against_dense(rng, dtype):
+    n, r, eps, scale = 60, 7, 0.3, 0.25
+    M = rng.standard_normal((n, r)).astype(dtype)
+    A = scale * (M.astype(np.float64) @ M.astype(np.float64).T) + eps * np.eye(n)
+    op = factor_operator(M, eps, scale=scale)
+    v = rng.standard_normal(n)
+    np.testing.assert_allclose(op.matvec(v), A @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.rmatvec(v), A @ v, rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(n)
+    x = solve_with("cg", None, g, factor=M, scale=scale, eps=eps, rtol=1e-10)  # no dense matrix needed
+    np.testing.assert_allclose(x, np.linalg.solve(A, g), rtol=1e-8, atol=1e-10)
+    bad = M.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(InputError, match="NaN or Inf"):
+        solve_with("cg", None, g, factor=bad, scale=scale, eps=eps, rtol=1e-6)
+    with pytest.raises(InputError, match="needs the dense matrix"):
+        solve_with("cg", None, g, rtol=1e-6)
+
+
+def test_matrix_free_cg_and_memory_models():
+    k = cg_iterations(100.0, 1e-3)
+    # matrix-free on the factor: 4 n r + 3 n per product, + 10 n vector work, per iteration
+    assert cg_flops(1000, 1000 ** 2, 100.0, 1e-3, factor_rank=20) == pytest.approx(k * (4 * 1000 * 20 + 13 * 1000))
+    assert cg_memory_bytes(1000, 100.0, 1e-3) == (8e6, k * 8e6)                       # the dense matrix, each time
+    assert cg_memory_bytes(1000, 100.0, 1e-3, factor_rank=20) == (8 * 1000 * 20, k * 16 * 1000 * 20)
+    assert woodbury_memory_bytes(1000, 20) == (160000, 3 * 160000)
+    assert woodbury_memory_bytes(1000, 20, gram_given=True)[1] == 2 * 160000

@@ -396,6 +396,15 @@ def test_factor_path_solves_through_the_factor_and_replays_the_same(digits, tmp_
     assert all(b["residual"] < 1e-10 for b in blocks)
     for name, p in task.model.named_parameters():
         assert torch.allclose(p, ref[name], rtol=1e-9, atol=1e-12), name
+    # CG runs matrix-free on the factor (the patched property fails if the n x n matrix is built)
+    task_cg = MLPTask(digits, MLPConfig((16, 6, 10)), batch_size=4, seed=1, dtype=torch.float64)
+    opt_cg = HybridNewton(task_cg, _profile_with(cg=(0.0, 0.0), resource_model=QuantumResourceModel(precision=1e-6)),
+                          cfg(mode="classical", curvature=curv("factor"), features=SMALL_FACTOR))
+    opt_cg.step(batch=batch)
+    assert [b["chosen"] for b in opt_cg.history[0].blocks] == ["cg", "cg"]
+    assert all(0 < b["residual"] <= 1e-6 for b in opt_cg.history[0].blocks)
+    for name, p in task_cg.model.named_parameters():
+        assert torch.allclose(p, ref[name], rtol=1e-4, atol=1e-6), name
     # quantum decisions too: the exact solution behind the emulated QLSA comes from the factor
     opt2 = HybridNewton(task, make_profile(**ALL_QUANTUM),
                         cfg(curvature=curv("factor"), features=SMALL_FACTOR), tmp_path / "live2")
