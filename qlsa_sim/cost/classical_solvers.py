@@ -23,12 +23,14 @@ insightful visual performance model for multicore architectures", CACM 52(4), 20
 stream from memory when its operand does not stay in cache, in float64 (the CG and Woodbury solvers here work
 in float64; a float32 factor is converted once). CG streams its operand once per iteration: the dense matrix
 (8 n^2 bytes, whatever its sparsity: it is stored dense) or the factor twice (M^T v, then M y: 16 n r).
-Woodbury streams the factor three times (Gram, M^T g, M y: 24 n r; 16 n r with the Gram given).
+Woodbury's kernels each pass over the factor once (the Gram) or twice (M^T g, M y), and its r x r Cholesky
+works in cache. A solve is a sequence of such kernels (:class:`Phase`), each timed by its own roofline.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from qlsa_sim.errors import InputError
 
@@ -79,31 +81,43 @@ def cg_flops(n: float, nnz: float, kappa: float, rtol: float, *, max_iterations:
 FLOAT64_BYTES = 8.0
 
 
-def cg_memory_bytes(n: float, kappa: float, rtol: float, *, factor_rank: float | None = None,
-                    max_iterations: float | None = None) -> tuple[float, float]:
-    """Modeled (working set, traffic) bytes of CG: the operand (dense 8 n^2, or the factor 8 n r) and what the
-    iterations stream if it is not cached (iterations x 8 n^2, or iterations x 16 n r matrix-free)."""
+@dataclass(frozen=True)
+class Phase:
+    """One kernel of a solve, for the roofline (MODELED): its flops, the bytes it works on (``working_set``) and the
+    bytes it streams from memory if they are not cached (``traffic``)."""
+
+    name: str
+    flops: float
+    working_set: float
+    traffic: float
+
+
+def cg_phases(n: float, nnz: float, kappa: float, rtol: float, *, factor_rank: float | None = None,
+              max_iterations: float | None = None) -> tuple[Phase, ...]:
+    """CG as one phase: its flops (:func:`cg_flops`), its operand (dense 8 n^2 bytes, or the factor 8 n r) streamed
+    once per iteration (the factor twice: M^T v, then M y)."""
     n = _pos("n", n)
     k = cg_iterations(kappa, rtol, max_iterations=max_iterations)
+    fl = cg_flops(n, nnz, kappa, rtol, max_iterations=max_iterations, factor_rank=factor_rank)
     if factor_rank is None:
-        return FLOAT64_BYTES * n * n, k * FLOAT64_BYTES * n * n
+        return (Phase("iterations", fl, FLOAT64_BYTES * n * n, k * FLOAT64_BYTES * n * n),)
     r = _pos("r", factor_rank)
-    return FLOAT64_BYTES * n * r, k * 2.0 * FLOAT64_BYTES * n * r
+    return (Phase("iterations", fl, FLOAT64_BYTES * n * r, k * 2.0 * FLOAT64_BYTES * n * r),)
 
 
-def woodbury_memory_bytes(n: float, r: float, *, gram_given: bool = False) -> tuple[float, float]:
-    """Modeled (working set, traffic) bytes of a Woodbury solve: the factor (8 n r), streamed three times
-    (Gram, M^T g, M y; twice with the Gram given)."""
+def woodbury_phases(n: float, r: float, *, gram_given: bool = False) -> tuple[Phase, ...]:
+    """Woodbury's kernels (:func:`woodbury_flops` split): the Gram (a GEMM over the factor, unless given), the
+    r x r Cholesky solve, and the two products with the factor (M^T g, M y: the factor streamed twice)."""
     n, r = _pos("n", n), _pos("r", r)
-    return FLOAT64_BYTES * n * r, (2.0 if gram_given else 3.0) * FLOAT64_BYTES * n * r
+    fac = FLOAT64_BYTES * n * r
+    gram = () if gram_given else (Phase("gram", n * r * r, fac, fac),)
+    return gram + (Phase("cholesky", r ** 3 / 3.0 + 2.0 * r ** 2, FLOAT64_BYTES * r * r, FLOAT64_BYTES * r * r),
+                   Phase("apply", 4.0 * n * r + 2.0 * n, fac, 2.0 * fac))
 
 
 def woodbury_flops(n: float, r: float, *, gram_given: bool = False) -> float:
     """Modeled flops of a Woodbury solve with an n x r factor: n r^2 (Gram) + r^3/3 + 2r^2 + 4nr + 2n."""
-    n = _pos("n", n)
-    r = _pos("r", r)
-    gram = 0.0 if gram_given else n * r * r
-    return gram + r ** 3 / 3.0 + 2.0 * r ** 2 + 4.0 * n * r + 2.0 * n
+    return sum(p.flops for p in woodbury_phases(n, r, gram_given=gram_given))
 
 
 def factored_matvec_flops(n: float, r: float) -> float:

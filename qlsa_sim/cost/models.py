@@ -3,8 +3,8 @@ the resource estimator). Every figure here is MODELED and ``CostEstimate.modeled
 
 - Paper Eq. 3 (classical): ``T_c(n) = c1 * n**3 + c2`` (dense direct solve; constants fitted to timings
   measured on this machine, ``cost/calibrate.py``).
-- Flop models (CG, Woodbury): ``T = max(a * flops, traffic / B) + b`` with flops and bytes from
-  ``cost/classical_solvers.py`` (the memory term, a roofline, only where the operand is out of cache).
+- Flop models (CG, Woodbury): ``T = sum over kernels of max(a * flops, traffic / B) + b`` with flops and bytes
+  from ``cost/classical_solvers.py`` (the memory term, a roofline, only where a kernel's operand is out of cache).
 - Paper Eq. 4 (quantum): ``T_q(n, kappa, d) = q1 * d * kappa * ln(n / eps) + q2`` with eps the solution
   precision; we take the natural logarithm (any other base is absorbed by q1).
 - Resource model (beyond the paper): QLSA query count of a named preset (e.g. Jennings et al. 2023,
@@ -93,7 +93,8 @@ class ClassicalCubicModel:
 
 @dataclass(frozen=True)
 class ClassicalFlopModel:
-    """``T = max(a * flops, traffic / B) + b`` with flops and memory traffic from ``cost/classical_solvers.py``
+    """``T = sum over kernels of max(a * flops, traffic / B) + b`` with flops and memory traffic from
+    ``cost/classical_solvers.py``
     (CG, Woodbury), a and b fitted to timings measured here. CG applies to SPD blocks (iterations modeled from
     kappa, Shewchuk 1994 Sec. 10, to relative residual ``rtol``; matrix-free on a block stored as a factor);
     Woodbury to blocks stored as a factor.
@@ -131,18 +132,16 @@ class ClassicalFlopModel:
         """This model with the roofline's memory term (None, None: without it)."""
         return replace(self, bandwidth_Bps=bandwidth_Bps, cache_bytes=cache_bytes)
 
-    def flops(self, f: MatrixFeatures) -> float:
-        """Modeled flops; Woodbury's without the Gram when the features computed it (``gram_seconds`` > 0: the
-        solve reuses it, and the scheduler's MEASURED time already holds it, whichever side wins)."""
+    def phases(self, f: MatrixFeatures) -> tuple[cs.Phase, ...]:
+        """The solve's kernels with their modeled flops and bytes (``cost/classical_solvers.py``); Woodbury's without
+        the Gram when the features computed it (``gram_seconds`` > 0: the solve reuses it, and the scheduler's
+        MEASURED time already holds it, whichever side wins)."""
         if self.solver == Solver.CG:
-            return cs.cg_flops(f.n, f.nnz, f.kappa, self.rtol, factor_rank=f.factor_rank)
-        return cs.woodbury_flops(f.n, f.factor_rank, gram_given=f.gram_seconds > 0)
+            return cs.cg_phases(f.n, f.nnz, f.kappa, self.rtol, factor_rank=f.factor_rank)
+        return cs.woodbury_phases(f.n, f.factor_rank, gram_given=f.gram_seconds > 0)
 
-    def memory_bytes(self, f: MatrixFeatures) -> tuple[float, float]:
-        """Modeled (working set, traffic) bytes of the solve (``cost/classical_solvers.py``)."""
-        if self.solver == Solver.CG:
-            return cs.cg_memory_bytes(f.n, f.kappa, self.rtol, factor_rank=f.factor_rank)
-        return cs.woodbury_memory_bytes(f.n, f.factor_rank, gram_given=f.gram_seconds > 0)
+    def flops(self, f: MatrixFeatures) -> float:
+        return sum(p.flops for p in self.phases(f))
 
     def applies(self, f: MatrixFeatures) -> bool:
         if self.solver == Solver.CG:
@@ -150,14 +149,17 @@ class ClassicalFlopModel:
         return f.factor_rank is not None
 
     def estimate(self, f: MatrixFeatures) -> CostEstimate:
-        compute = self.a * self.flops(f)
-        memory = 0.0
-        if self.bandwidth_Bps is not None:
-            working_set, traffic = self.memory_bytes(f)
-            memory = traffic / self.bandwidth_Bps if working_set > self.cache_bytes else 0.0
-        how = ("max(a*flops, bytes/B)+b (roofline, Williams et al. 2009)" if self.bandwidth_Bps is not None
-               else "a*flops+b")
-        return CostEstimate(self.solver, max(compute, memory) + self.b,
+        """Each kernel at its roofline, max(a flops, traffic / B) (traffic counted once its working set exceeds the
+        cache), summed, plus b; without the memory term, a * flops + b."""
+        compute = memory = total = 0.0
+        for p in self.phases(f):
+            c = self.a * p.flops
+            m = (p.traffic / self.bandwidth_Bps if self.bandwidth_Bps is not None and p.working_set > self.cache_bytes
+                 else 0.0)
+            compute, memory, total = compute + c, memory + m, total + max(c, m)
+        how = ("sum over kernels of max(a*flops, bytes/B), + b (roofline, Williams et al. 2009)"
+               if self.bandwidth_Bps is not None else "a*flops+b")
+        return CostEstimate(self.solver, total + self.b,
                             f"{how}, flops modeled ({self.solver}), a, b fitted to measured timings",
                             components=(("flops", compute), ("memory", memory), ("overhead", self.b)))
 

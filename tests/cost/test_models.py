@@ -160,8 +160,13 @@ def test_roofline_memory_term_by_hand():
     # a factor-stored block: CG matrix-free (16 n r bytes per iteration), Woodbury 3 passes over 8 n r bytes
     fr = replace(big, factor_rank=1000)
     assert cg.estimate(fr).seconds == pytest.approx(27 * 16 * 4000 * 1000 / B + 1e-4)
-    wb_flops = 5e-11 * (4000 * 1000 ** 2 + 1000 ** 3 / 3 + 2 * 1000 ** 2 + 4 * 4000 * 1000 + 8000)
-    assert wb.estimate(fr).seconds == pytest.approx(max(wb_flops, 3 * 8 * 4000 * 1000 / B) + 1e-4)  # compute-bound
+    # Woodbury kernel by kernel: the Gram (compute-bound here), the r x r Cholesky (8 MB: in cache), and the two
+    # products with the factor (memory-bound: 2 x 32 MB streamed)
+    gram, chol, apply = 5e-11 * 4000 * 1000 ** 2, 5e-11 * (1000 ** 3 / 3 + 2 * 1000 ** 2), 2 * 8 * 4000 * 1000 / B
+    assert 5e-11 * (4 * 4000 * 1000 + 8000) < apply
+    assert wb.estimate(fr).seconds == pytest.approx(gram + chol + apply + 1e-4)
+    # with the Gram computed by the features (gram_seconds > 0) the solve reuses it
+    assert wb.estimate(replace(fr, gram_seconds=0.5)).seconds == pytest.approx(chol + apply + 1e-4)
     with pytest.raises(InputError, match="both"):
         ClassicalFlopModel(1e-10, 0.0, "cg", bandwidth_Bps=1e10)
     with pytest.raises(InputError, match="bandwidth"):

@@ -12,12 +12,12 @@ import torch
 from qlsa_sim.cost.classical_solvers import (
     cg_flops,
     cg_iterations,
-    cg_memory_bytes,
+    cg_phases,
     cholesky_flops,
     factored_matvec_flops,
     lu_flops,
     woodbury_flops,
-    woodbury_memory_bytes,
+    woodbury_phases,
 )
 from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.solvers import cg_solve, cholesky_solve, factor_operator, lu_solve, solve_with, woodbury_solve
@@ -154,7 +154,13 @@ def test_matrix_free_cg_and_memory_models():
     k = cg_iterations(100.0, 1e-3)
     # matrix-free on the factor: 4 n r + 3 n per product, + 10 n vector work, per iteration
     assert cg_flops(1000, 1000 ** 2, 100.0, 1e-3, factor_rank=20) == pytest.approx(k * (4 * 1000 * 20 + 13 * 1000))
-    assert cg_memory_bytes(1000, 100.0, 1e-3) == (8e6, k * 8e6)                       # the dense matrix, each time
-    assert cg_memory_bytes(1000, 100.0, 1e-3, factor_rank=20) == (8 * 1000 * 20, k * 16 * 1000 * 20)
-    assert woodbury_memory_bytes(1000, 20) == (160000, 3 * 160000)
-    assert woodbury_memory_bytes(1000, 20, gram_given=True)[1] == 2 * 160000
+    (it,) = cg_phases(1000, 1000 ** 2, 100.0, 1e-3)
+    assert (it.working_set, it.traffic) == (8e6, k * 8e6)                        # the dense matrix, each iteration
+    (it,) = cg_phases(1000, 1000 ** 2, 100.0, 1e-3, factor_rank=20)
+    assert (it.working_set, it.traffic) == (8 * 1000 * 20, k * 16 * 1000 * 20)  # the factor, twice an iteration
+    assert it.flops == cg_flops(1000, 1000 ** 2, 100.0, 1e-3, factor_rank=20)
+    ph = woodbury_phases(1000, 20)
+    assert [p.name for p in ph] == ["gram", "cholesky", "apply"]
+    assert sum(p.flops for p in ph) == woodbury_flops(1000, 20)
+    assert ph[0].traffic == 160000 and ph[2].traffic == 2 * 160000 and ph[1].working_set == 8 * 20 * 20
+    assert [p.name for p in woodbury_phases(1000, 20, gram_given=True)] == ["cholesky", "apply"]
