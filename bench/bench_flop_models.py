@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
             scale = k_model / _iterations(at, f)
             _row(f"n = {n} ({8 * n * n / 2 ** 20:.0f} MiB), {iters} iterations", t,
                  at.estimate(f).seconds * scale, cg0.estimate(f).seconds * scale)
-            del A
         if args.factor:
             n, r = (int(v) for v in args.factor.lower().split("x"))
             eps = 0.1
