@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
         raise InputError(f"--sizes: the largest size must be at least {MIN_LARGEST_SIZE} (the Woodbury fit needs factors "
                          f"of rank 16 and 64 at n = the largest size), got {','.join(map(str, args.sizes))}")  # A, A A^T and two factorizations at the largest n; ~1e10 flop/s
-    check_memory(4 * 8.0 * n * n, f"calibrate --sizes {n}",
+    check_memory(max(4 * 8.0 * n * n, 2.0 ** 29), f"calibrate --sizes {n}",  # and the 512 MiB memory-ladder rung
                  seconds=sum((args.repeats + 2) * 3.0 * k ** 3 for k in args.sizes) / 1e10)
     prof = calibrate(sizes=args.sizes, repeats=args.repeats, threads=args.threads, resource_model=rm,
                      progress=not args.quiet, eq3_fit=args.eq3_fit)
