@@ -185,6 +185,18 @@ class CalibrationProfile:
                                         "resource_model": _resource_json(self.resources),
                                         "error_by_n": list(self.eq4.error_by_n), "grid": list(self.eq4.grid)}})
 
+    def memory_description(self) -> str:
+        """How this profile prices the flop models' memory traffic (a clause to follow "fitted to solves timed
+        here"): the roofline term, or its absence."""
+        m = self.memory
+        if m is None:
+            return ("; this profile has no memory term, so CG and Woodbury are priced by flops alone (optimistic where "
+                    "their operand is out of cache)")
+        return (f", with a roofline memory term per kernel (Williams et al. 2009): at least bytes streamed / "
+                f"{m.bandwidth_Bps / 1e9:.3g} GB/s once its operand exceeds {m.cache_bytes / 2 ** 20:.0f} MiB (both "
+                "MEASURED here); CG runs matrix-free on blocks stored as a factor, and Woodbury reuses the Gram the "
+                "features computed")
+
     def identity(self) -> dict:
         """Path and content hash of the profile (what a trace or a run was made with)."""
         digest = hashlib.sha256(json_dumps(self.to_json(), indent=None).encode()).hexdigest()

@@ -28,8 +28,10 @@ DEFAULT_PHYSICAL = "surface-p1e-4-1us"
 
 MODELED_NOTE = ("All seconds except rows marked modeled=False are MODELED: dense LU and Cholesky from paper "
                 "Eq. 3 (c1 n^3 + c2), CG and Woodbury from modeled flop counts, all with constants fitted to "
-                "timings measured on this machine; quantum from {qm}. Nothing quantum was measured. Steps are the "
-                "trace's snapshot steps; a step's time is the sum over its blocks.")
+                "timings measured on this machine{mem}; quantum from {qm}. Nothing quantum was measured. Steps are "
+                "the trace's snapshot steps; a step's time is the sum over its blocks. The rows '+ scheduler "
+                "overhead' charge the MEASURED features and choice to the best classical solver and to the hybrid "
+                "alike: both choose per block from the same features.")
 
 #: Which cost model the verdicts use, said in every speedup table (the two models can disagree by decades).
 VERDICT_NOTE = {
@@ -188,8 +190,9 @@ def write_replay_report(decisions: pd.DataFrame, profile: CalibrationProfile, ou
         decisions = physical_columns(decisions, profile, physical)
     dec_csv = out_dir / "decisions.csv"
     write_csv(decisions, dec_csv)
-    note = " ".join(t for t in (VERDICT_NOTE.get(quantum_model, ""), MODELED_NOTE.format(qm=qdesc),
-                                eq4_error_note(decisions), physical_note(decisions)) if t)
+    modeled = MODELED_NOTE.format(qm=qdesc, mem=profile.memory_description())
+    note = " ".join(t for t in (VERDICT_NOTE.get(quantum_model, ""), modeled, eq4_error_note(decisions),
+                                physical_note(decisions)) if t)
     s_csv, s_md = write_table(speedup_table(decisions), out_dir, "speedup",
                               title=f"Speedup table (paper Table 1 analogue): {trace_label}", note=note)
     paths = write_crossover(decisions, profile, out_dir / "crossover", quantum_model=quantum_model,

@@ -62,18 +62,7 @@ def setup_lines(config: ReproduceConfig, profile: CalibrationProfile, profile_ho
             "setting (marked 'paper Eq. 4'; claim C1). Where the two disagree, the verdicts follow the resource "
             "model: it counts the circuit, and Eq. 4's form does not follow those counts across sizes (claim C7). "
             "Classical: dense LU and Cholesky from paper Eq. 3, CG and Woodbury from flop counts, constants fitted "
-            "to solves timed here" + _memory_text(profile) + ".", ""]
-
-
-def _memory_text(profile: CalibrationProfile) -> str:
-    """How the profile prices the flop models' memory traffic (the roofline term, or its absence)."""
-    m = profile.memory
-    if m is None:
-        return ("; this profile has no memory term, so CG and Woodbury are priced by flops alone (optimistic where "
-                "their operand is out of cache)")
-    return (f", with a roofline memory term (Williams et al. 2009): at least bytes streamed / {m.bandwidth_Bps / 1e9:.3g} "
-            f"GB/s once the operand exceeds {m.cache_bytes / 2 ** 20:.0f} MiB (both MEASURED here); CG runs "
-            "matrix-free on blocks stored as a factor, and Woodbury reuses the Gram the features computed")
+            f"to solves timed here{profile.memory_description()}.", ""]
 
 
 def _mlp_sizes(d) -> tuple[int, ...]:
