@@ -74,3 +74,15 @@ def test_breakeven_command_on_the_example_trace(tmp_path, capsys):
     assert {p.name for p in tmp_path.iterdir()} >= {"blocks.csv", "breakeven.md", "maps.csv", "maps.png", "maps.svg"}
     assert "To reach the paper's 10x" in (tmp_path / "breakeven.md").read_text()
     assert not math.isnan(float(__import__("pandas").read_csv(tmp_path / "blocks.csv")["max_gate_time_s"].max()))
+
+
+def test_scheduling_split_shares_the_gram_woodbury_reuses():
+    import pandas as pd
+
+    from qlsa_sim.experiments.breakeven_outputs import scheduling_split
+
+    d = pd.DataFrame({"scheduling_measured_s": [2.0, 0.1, 0.5], "gram_measured_s": [1.5, 0.0, 0.3],
+                      "best_classical": ["woodbury", "cholesky", "cg"]})
+    assert scheduling_split(d) == pytest.approx((1.5, 1.1))  # only the Gram behind a Woodbury choice is shared
+    assert scheduling_split(d.drop(columns="gram_measured_s")) == pytest.approx((0.0, 2.6))
+    assert scheduling_split(pd.DataFrame({"x": [1.0]})) == (0.0, 0.0)
