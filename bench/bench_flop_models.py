@@ -47,7 +47,8 @@ def _best(fn, repeats: int) -> tuple[float, object]:
 
 
 def _row(label: str, measured: float, with_mem: float, without: float) -> None:
-    print(f"  {label:44s} MEASURED {measured:9.4g} s | modeled: roofline {with_mem:9.4g} s ({with_mem / measured:5.2f}x)"
+    print(f"  {label:44s} MEASURED {measured:9.4g} s | modeled: roofline {with_mem:9.4g} s "
+          f"({with_mem / measured:5.2f}x)"
           f"  flops only {without:9.4g} s ({without / measured:5.2f}x)")
 
 

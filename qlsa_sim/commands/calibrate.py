@@ -56,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
         from qlsa_sim.errors import InputError
 
         raise InputError(f"--sizes: the largest size must be at least {MIN_LARGEST_SIZE} (the Woodbury fit needs factors "
-                         f"of rank 16 and 64 at n = the largest size), got {','.join(map(str, args.sizes))}")  # A, A A^T and two factorizations at the largest n; ~1e10 flop/s
-    check_memory(max(4 * 8.0 * n * n, 2.0 ** 29), f"calibrate --sizes {n}",  # and the 512 MiB memory-ladder rung
+                         f"of rank 16 and 64 at n = the largest size), got {','.join(map(str, args.sizes))}")
+    # A, A A^T and two factorizations at the largest n (~1e10 flop/s), or the 512 MiB rung of the memory ladder
+    check_memory(max(4 * 8.0 * n * n, 2.0 ** 29), f"calibrate --sizes {n}",
                  seconds=sum((args.repeats + 2) * 3.0 * k ** 3 for k in args.sizes) / 1e10)
     prof = calibrate(sizes=args.sizes, repeats=args.repeats, threads=args.threads, resource_model=rm,
                      progress=not args.quiet, eq3_fit=args.eq3_fit)
@@ -74,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
                   "(flagged in the profile as fit_quality)", file=sys.stderr)
     if prof.memory is not None:
         mem = prof.memory
-        print(f"memory (measured, float64 GEMV ladder): {mem.bandwidth_Bps / 1e9:.3g} GB/s past the cache, working sets "
-              f"up to {mem.cache_bytes / 2 ** 20:.0f} MiB served from cache (the CG and Woodbury models' roofline term)")
+        print(f"memory (measured, float64 GEMV ladder): {mem.bandwidth_Bps / 1e9:.3g} GB/s past the cache, working "
+              f"sets up to {mem.cache_bytes / 2 ** 20:.0f} MiB served from cache (the CG and Woodbury models' "
+              "roofline term)")
     q = prof.eq4
     print(f"quantum (modeled, {args.preset} on {args.hardware}): q1={q.model.q1:.4g} s, q2={q.model.q2:.4g} s, "
           f"R^2={q.r2:.4f} (log R^2={q.r2_log:.4f})")

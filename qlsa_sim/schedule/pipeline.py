@@ -246,7 +246,8 @@ def strategy_totals(rows: pd.DataFrame, *, step_keys: Sequence[str] = ("step",),
     A step's time is the sum over its blocks; ``step_keys`` say what a step is (e.g. ("seed", "step")).
     Strategies whose column is absent or all NaN are left out. ``overhead`` adds the best classical solver and the
     hybrid each with the scheduler's MEASURED overhead charged (the hybrid's speedup against the best classical
-    then taken with both charged: both choose per block from the same features), and the overhead itself; ``measured`` the MEASURED direct solves
+    then taken with both charged: both choose per block from the same features), and the overhead itself;
+    ``measured`` the MEASURED direct solves
     (column ``solve_measured_s``). Every other figure is MODELED (``modeled`` column)."""
     if rows is None or rows.empty:
         raise InputError("no decisions to summarize (empty trace?)")

@@ -15,7 +15,8 @@ def tiny_memory(monkeypatch):
 
 def test_calibrate_sizes_beyond_memory(tiny_memory, tmp_path, refused):
     refused("calibrate", "--sizes", "16,2048", "--out", tmp_path / "c.json", "--quiet",
-            needles=("calibrate --sizes 2048", "would need about 512 MiB of memory and about", "the limit is"),  # the GEMV ladder
+            needles=("calibrate --sizes 2048", "would need about 512 MiB of memory and about", "the limit is"),
+            # 512 MiB: the memory ladder's largest rung
             absent=[tmp_path / "c.json"])
 
 
