@@ -93,14 +93,13 @@ class ClassicalCubicModel:
 
 @dataclass(frozen=True)
 class ClassicalFlopModel:
-    """``T = sum over kernels of max(a * flops, traffic / B) + b`` with flops and memory traffic from
-    ``cost/classical_solvers.py``
-    (CG, Woodbury), a and b fitted to timings measured here. CG applies to SPD blocks (iterations modeled from
-    kappa, Shewchuk 1994 Sec. 10, to relative residual ``rtol``; matrix-free on a block stored as a factor);
-    Woodbury to blocks stored as a factor.
+    """``T = sum over kernels of max(a * flops, traffic / B) + b`` (CG, Woodbury) with flops and memory traffic
+    from ``cost/classical_solvers.py``, a and b fitted to timings measured here. CG applies to SPD blocks
+    (iterations modeled from kappa, Shewchuk 1994 Sec. 10, to relative residual ``rtol``; matrix-free on a block
+    stored as a factor); Woodbury to blocks stored as a factor.
 
     The memory term is a roofline (Williams, Waterman & Patterson, CACM 52(4), 2009): ``a`` is fitted at sizes
-    whose operand stays in cache, so once the solver's working set exceeds ``cache_bytes`` its time is at least
+    whose operand stays in cache, so once a kernel's working set exceeds ``cache_bytes`` its time is at least
     the bytes it streams over the memory bandwidth ``bandwidth_Bps`` (both MEASURED by the calibrator with a
     GEMV ladder, ``cost/calibrate.py::measure_memory``). Without them (profiles written before the term
     existed) the model is ``a * flops + b``, optimistic wherever the operand is out of cache: a dense CG
