@@ -69,12 +69,8 @@ def cg_flops(n: float, nnz: float, kappa: float, rtol: float, *, max_iterations:
              factor_rank: float | None = None) -> float:
     """Modeled CG flops: iterations x (2 nnz + 10 n). ``nnz`` = non-zeros of H (n^2 if dense). With
     ``factor_rank`` r (matrix-free on H = scale M M^T + eps I): iterations x (4 n r + 3 n + 10 n)."""
-    n = _pos("n", n)
-    nnz = float(nnz)
-    if not (math.isfinite(nnz) and 0 <= nnz <= n * n):
-        raise InputError(f"nnz must be in [0, n^2], got {nnz}")
-    matvec = 2.0 * nnz if factor_rank is None else factored_matvec_flops(n, factor_rank) + 3.0 * n
-    return cg_iterations(kappa, rtol, max_iterations=max_iterations) * (matvec + 10.0 * n)
+    return sum(p.flops for p in cg_phases(n, nnz, kappa, rtol, max_iterations=max_iterations,
+                                          factor_rank=factor_rank))
 
 
 #: Bytes of one float64 number (what the CG and Woodbury solvers here compute in).
@@ -94,15 +90,18 @@ class Phase:
 
 def cg_phases(n: float, nnz: float, kappa: float, rtol: float, *, factor_rank: float | None = None,
               max_iterations: float | None = None) -> tuple[Phase, ...]:
-    """CG as one phase: its flops (:func:`cg_flops`), its operand (dense 8 n^2 bytes, or the factor 8 n r) streamed
-    once per iteration (the factor twice: M^T v, then M y)."""
+    """CG as one phase: iterations x (one product + 10 n) flops, its operand (dense 8 n^2 bytes, or the factor
+    8 n r) streamed once per iteration (the factor twice: M^T v, then M y)."""
     n = _pos("n", n)
+    nnz = float(nnz)
+    if not (math.isfinite(nnz) and 0 <= nnz <= n * n):
+        raise InputError(f"nnz must be in [0, n^2], got {nnz}")
     k = cg_iterations(kappa, rtol, max_iterations=max_iterations)
-    fl = cg_flops(n, nnz, kappa, rtol, max_iterations=max_iterations, factor_rank=factor_rank)
     if factor_rank is None:
-        return (Phase("iterations", fl, FLOAT64_BYTES * n * n, k * FLOAT64_BYTES * n * n),)
+        return (Phase("iterations", k * (2.0 * nnz + 10.0 * n), FLOAT64_BYTES * n * n, k * FLOAT64_BYTES * n * n),)
     r = _pos("r", factor_rank)
-    return (Phase("iterations", fl, FLOAT64_BYTES * n * r, k * 2.0 * FLOAT64_BYTES * n * r),)
+    return (Phase("iterations", k * (factored_matvec_flops(n, r) + 13.0 * n), FLOAT64_BYTES * n * r,
+                  k * 2.0 * FLOAT64_BYTES * n * r),)
 
 
 def woodbury_phases(n: float, r: float, *, gram_given: bool = False) -> tuple[Phase, ...]:
