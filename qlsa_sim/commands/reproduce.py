@@ -8,7 +8,7 @@ import argparse
 from qlsa_sim.commands.options import add_quiet, add_resume_options, names_list, seeds
 
 SCALE_HELP = ("smoke: digits + a one-layer GPT, a few steps (about a minute); default: Fashion-MNIST 14x14 "
-              "MLP 196-16-10 + a 2-layer width-16 GPT (under 45 minutes on 2 cores); paper: 784-16-10 on 28x28 "
+              "MLP 196-16-10 + a 2-layer width-16 GPT (about 40-50 minutes on 2 cores); paper: 784-16-10 on 28x28 "
               "and a 4-layer width-64 GPT (the DNN alone takes several hours on 2 cores, --tasks dnn; the GPT "
               "far longer: bench/bench_transformer_blocks.py prices its exact blocks)")
 
