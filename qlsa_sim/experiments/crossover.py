@@ -33,12 +33,12 @@ def ratio_grid(quantum: SecondsFn, classical: SecondsFn, n: int, kappas: np.ndar
     return np.log10(seconds_grid(quantum, n, kappas, densities) / seconds_grid(classical, n, kappas, densities))
 
 
-def classical_rivals(profile: CalibrationProfile, factor_rank: int | None = None, *, best: bool = True,
-                     woodbury: bool = True) -> list[tuple[str, SecondsFn]]:
+def classical_rivals(profile: CalibrationProfile, factor_rank: int | None = None, *, best: bool = True
+                     ) -> list[tuple[str, SecondsFn]]:
     """(name, seconds function) of every calibrated classical solver on a grid block (Woodbury only with a
-    factor rank), and, if ``best``, of the best of them."""
+    factor rank, computing its own Gram), and, if ``best``, of the best of them."""
     rivals = [(m.solver, seconds_fn(m, factor_rank)) for m in profile.classical_models
-              if m.solver != Solver.WOODBURY or (woodbury and factor_rank is not None)]
+              if m.solver != Solver.WOODBURY or factor_rank is not None]
     if best:
         singles = tuple(fn for _, fn in rivals)
         rivals.append(("best classical", lambda n_, k, d: min(fn(n_, k, d) for fn in singles)))
@@ -65,10 +65,27 @@ def break_even_kappa(quantum: SecondsFn, classical: SecondsFn, n: int, density: 
 
 
 def with_kappa(f: MatrixFeatures, kappa: float) -> MatrixFeatures:
-    """The block ``f`` with its condition number set to ``kappa`` (lambda_min = lambda_max / kappa), its size,
-    sparsity, entries and Frobenius norm kept: the block's own encodings priced at another kappa. The factor
-    form is dropped (its shift fixes lambda_min)."""
-    return replace(f, kappa=float(kappa), lambda_min=f.lambda_max / float(kappa), factor_rank=None,
+    """The block ``f`` at condition number ``kappa``, its size and sparsity kept: the block's own encodings (and
+    classical solvers) priced at another kappa.
+
+    A rank-deficient block stored as a factor, A = scale M M^T + eps I with r < n, has lambda_min(A) = eps, so
+    another kappa is another shift: eps' = lambda_max(H) / (kappa - 1). The factor stays (Woodbury and the factor
+    encoding still apply) and the entries follow exactly: ||A'||_F^2 = ||H||_F^2 + 2 eps' tr H + n eps'^2 with
+    tr H = scale ||M||_F^2, and max|A'_ij| = max_i H_ii + eps' (a PSD matrix's largest entry is on its diagonal).
+    Any other block (or kappa <= 1) keeps its entries and Frobenius norm with lambda_min = lambda_max / kappa, and
+    drops the factor form."""
+    kappa = float(kappa)
+    if (f.factor_rank is not None and f.factor_rank < f.n and f.symmetric and kappa > 1.0
+            and f.factor_frobenius_sq is not None and f.factor_scale is not None and math.isfinite(f.max_abs_entry)):
+        eps = f.reg_eps
+        lmax_h = f.lambda_max - eps
+        trace_h = f.factor_scale * f.factor_frobenius_sq
+        fro_h_sq = max(f.frobenius_norm ** 2 - 2 * eps * trace_h - f.n * eps ** 2, 0.0)
+        new_eps = lmax_h / (kappa - 1.0)
+        return replace(f, kappa=kappa, reg_eps=new_eps, lambda_min=new_eps, lambda_max=lmax_h + new_eps,
+                       max_abs_entry=f.max_abs_entry - eps + new_eps,
+                       frobenius_norm=math.sqrt(fro_h_sq + 2 * new_eps * trace_h + f.n * new_eps ** 2))
+    return replace(f, kappa=kappa, lambda_min=f.lambda_max / kappa, factor_rank=None,
                    factor_frobenius_sq=None, factor_scale=None)
 
 

@@ -2,6 +2,7 @@
 follows (kappa_eff of its sparse-access encoding), so a marker sits on the side of the break-even line
 that the block's own decision says; it maps every block size of the trace."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,14 @@ import pytest
 from qlsa_sim.cost.models import effective_kappa, encoded_matrix, seconds_fn
 from qlsa_sim.cost.profile import load_profile
 from qlsa_sim.experiments import replay_outputs
-from qlsa_sim.experiments.crossover import break_even_kappa, crossover_grids, ratio_grid
-from qlsa_sim.linalg.features import FeatureConfig, prepare_block
+from qlsa_sim.experiments.crossover import (
+    break_even_kappa,
+    break_even_kappa_of_block,
+    crossover_grids,
+    ratio_grid,
+    with_kappa,
+)
+from qlsa_sim.linalg.features import FeatureConfig, matrix_features, prepare_block
 from qlsa_sim.quantum.estimation.resources import estimate_qlsa_resources
 from qlsa_sim.schedule.pipeline import SchedulePolicy
 from qlsa_sim.schedule.replay import ReplayConfig, replay
@@ -139,3 +146,57 @@ def test_physical_note_gives_the_largest_blocks_range_or_why_infeasible():
     rows["physical_reason"] = "no factory meets the budget"
     assert "is infeasible: no factory meets the budget" in physical_note(rows)
     assert physical_note(rows.drop(columns=["physical_profile"])) == ""
+
+
+def _factor_block(eps: float = 0.02, n: int = 24, r: int = 5):
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((n, r))
+    f = matrix_features(None, FeatureConfig(reg_eps=eps, exact_max_n=4), factor=M, factor_scale=0.5)
+    assert f.factor_rank == r and f.density_method == "sampled"  # the factor path (features from the Gram)
+    return M, f
+
+
+@pytest.mark.parametrize("kappa", [1.5, 40.0, 3e4])
+def test_with_kappa_on_a_factor_block_is_the_block_with_another_shift(kappa):
+    """A factor block at another kappa is 0.5 M M^T + eps' I: its spectrum, Frobenius norm and largest entry equal
+    those of that matrix built densely (float64 eigvalsh), and the factor stays for Woodbury and the factor
+    encoding."""
+    M, f = _factor_block()
+    g = with_kappa(f, kappa)
+    A = 0.5 * M @ M.T + g.reg_eps * np.eye(M.shape[0])
+    lam = np.linalg.eigvalsh(A)
+    assert lam[-1] / lam[0] == pytest.approx(kappa, rel=1e-8)
+    assert (g.kappa, g.lambda_min, g.lambda_max) == pytest.approx((kappa, lam[0], lam[-1]), rel=1e-8)
+    assert g.frobenius_norm == pytest.approx(np.linalg.norm(A), rel=1e-10)
+    assert g.max_abs_entry == pytest.approx(np.abs(A).max(), rel=1e-12)
+    assert (g.factor_rank, g.factor_frobenius_sq, g.factor_scale) == (f.factor_rank, f.factor_frobenius_sq,
+                                                                      f.factor_scale)
+    assert (g.n, g.nnz, g.max_nnz_per_row) == (f.n, f.nnz, f.max_nnz_per_row)
+
+
+def test_with_kappa_on_a_dense_block_keeps_its_entries_and_drops_no_factor_it_lacks():
+    rng = np.random.default_rng(4)
+    B = rng.standard_normal((30, 30))
+    _, f = prepare_block(B @ B.T / 30, FeatureConfig(reg_eps=0.05))
+    g = with_kappa(f, 500.0)
+    assert (g.kappa, g.lambda_max, g.lambda_min) == pytest.approx((500.0, f.lambda_max, f.lambda_max / 500.0))
+    assert (g.frobenius_norm, g.max_abs_entry, g.reg_eps, g.factor_rank) == (f.frobenius_norm, f.max_abs_entry,
+                                                                            f.reg_eps, None)
+
+
+def test_break_even_on_a_factor_block_weighs_woodbury():
+    """The classical side of the break-even kappa is its best solver on the block: on a block stored as a factor
+    that includes Woodbury (flat in kappa), which a dense copy of the block cannot use."""
+    from qlsa_sim.cost.models import ClassicalFlopModel
+
+    _, f = _factor_block()
+
+    class Linear:  # a QLSA whose time grows with kappa: 1e-3 s per unit
+        def estimate(self, g):
+            return type("E", (), {"seconds": 1e-3 * g.kappa})()
+
+    woodbury = ClassicalFlopModel(a=0.0, b=0.2, solver="woodbury")  # 0.2 s at every kappa
+    cg = ClassicalFlopModel(a=0.0, b=2.0, solver="cg")              # 2 s at every kappa
+    assert break_even_kappa_of_block(f, Linear(), [cg, woodbury]) == pytest.approx(200.0, rel=0.15)
+    dense = replace(f, factor_rank=None, factor_frobenius_sq=None, factor_scale=None)
+    assert break_even_kappa_of_block(dense, Linear(), [cg, woodbury]) == pytest.approx(2000.0, rel=0.15)

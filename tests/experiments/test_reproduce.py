@@ -16,6 +16,7 @@ from references import qlsa_seconds
 from qlsa_sim.cli import build_parser
 from qlsa_sim.commands.reproduce import run as run_reproduce
 from qlsa_sim.cost.calibrate import default_quantum_grid, fit_quantum_eq4
+from qlsa_sim.cost.models import seconds_fn as seconds_of
 from qlsa_sim.cost.profile import load_profile
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.experiments.crossover import break_even_kappa
@@ -265,3 +266,27 @@ def test_without_the_dnn_its_break_even_claim_and_figure_are_left_out(tmp_path):
     assert "C10" not in ids and {"C1", "C2", "C3", "C9"} <= ids
     assert "fig2f_quantum_runtime_vs_kappa" not in outs.figures and "fig2e_convergence" in outs.figures
     assert "Fig. 2(f) and claim C10 (the DNN's largest block) are left out" in outs.report_md.read_text()
+
+
+def test_break_even_of_a_factor_block_weighs_woodbury_on_both_models():
+    """Fig. 2(f)/C10 on a block stored as a factor (the paper-scale DNN): the classical side includes Woodbury, for
+    paper Eq. 4 on the grid (with its own Gram) and for the resource model on the block (``with_kappa`` keeps the
+    factor), so the QLSA stops being cheaper at a lower kappa than against the dense solvers alone."""
+    from qlsa_sim.experiments.crossover import break_even_kappa_of_block, classical_rivals
+    from qlsa_sim.experiments.reproduce.main import fig2f_break_even
+    from qlsa_sim.linalg.features import FeatureConfig, matrix_features
+
+    profile = load_profile(ROOT / "calibration/example-2core.json")
+    M = np.random.default_rng(5).standard_normal((400, 4))  # Woodbury is this profile's cheapest solver here
+    f = matrix_features(None, FeatureConfig(reg_eps=1e-3, exact_max_n=8), factor=M, factor_scale=1 / 400)
+    blocks = pd.DataFrame([dict(f.as_dict(), quantum_modeled_s=1e-6, chosen_is_quantum=True)])
+    out, _ = fig2f_break_even(profile, blocks, (400, 1))
+    assert out["factor_rank"] == 4
+    rivals = dict(classical_rivals(profile, 4))
+    assert "woodbury" in rivals
+    assert out["break_even_best"] == break_even_kappa(
+        seconds_of(profile.quantum_model("eq4")), rivals["best classical"], 400, f.density)
+    dense_only = [m for m in profile.classical_models if m.solver != "woodbury"]
+    for enc in ("cheapest", "sparse"):
+        q = replace(profile.resources, encoding=enc)
+        assert out[f"break_even_resources_{enc}"] < break_even_kappa_of_block(f, q, dense_only)

@@ -281,15 +281,16 @@ def evolution_frames(traces: Mapping[str, tuple[str | Path, FeatureConfig]], pro
 
 def quantum_vs_kappa_frames(profile: CalibrationProfile, readout_profile: CalibrationProfile, n: int,
                             observed_density: float, densities: Sequence[float] = (0.01, 0.1, 0.5, 1.0),
-                            kappas: np.ndarray | None = None) -> pd.DataFrame:
+                            kappas: np.ndarray | None = None, factor_rank: int | None = None) -> pd.DataFrame:
     """Fig. 2(f) curves, all MODELED: QLSA seconds vs kappa per density (paper Eq. 4; the resource
-    model) and the classical solvers at ``n`` (LU, Cholesky flat; CG at ``observed_density``)."""
+    model) and the classical solvers at ``n`` (LU, Cholesky flat; CG at ``observed_density``; with a
+    ``factor_rank``, Woodbury on that factor, flat, computing its own Gram: a grid point has none to reuse)."""
     kappas = np.geomspace(1.0, 1e8, 17) if kappas is None else kappas
     rows = []
     eq4 = seconds_fn(profile.quantum_model("eq4"))
     res = seconds_fn(profile.quantum_model("resources"))
     ro = seconds_fn(readout_profile.quantum_model("resources"))
-    classical = classical_rivals(profile, best=False, woodbury=False)
+    classical = classical_rivals(profile, factor_rank, best=False)
     for panel, fn in (("paper Eq. 4", eq4), ("resource model", res)):
         for d in densities:
             rows += [{"panel": panel, "kind": "quantum", "label": f"QLSA, d = {d:g}", "kappa": k,

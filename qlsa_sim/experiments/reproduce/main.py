@@ -162,8 +162,9 @@ def write_tables(config: ReproduceConfig, runs: Runs, out: Path) -> dict:
 
 
 def fig2f_break_even(profile: CalibrationProfile, q_blocks: pd.DataFrame, sizes) -> tuple[dict, pd.DataFrame | None]:
-    """The DNN's largest block, its median density, and the modeled break-even kappa (paper Eq. 4) against dense
-    LU and the best classical solver; the block points for Fig. 2(f)."""
+    """The DNN's largest block, its median density, and the modeled break-even kappa (paper Eq. 4 on the grid; the
+    resource model on the block of median kappa, ``with_kappa``) against dense LU and the best classical solver
+    (Woodbury included when the block is stored as a factor); the block points for Fig. 2(f)."""
     n_big = int(q_blocks["n"].max()) if len(q_blocks) else int(np.prod(sizes[:2]))
     big = q_blocks[q_blocks["n"] == n_big] if len(q_blocks) else q_blocks
     dens = float(big["density"].median()) if len(big) else 0.5
@@ -174,15 +175,19 @@ def fig2f_break_even(profile: CalibrationProfile, q_blocks: pd.DataFrame, sizes)
         pts = pd.concat([pd.DataFrame({"panel": "paper Eq. 4", "kappa": big["kappa"], "seconds": eq4_s}),
                          pd.DataFrame({"panel": "resource model", "kappa": big["kappa"],
                                        "seconds": big["quantum_modeled_s"]})], ignore_index=True)
-    rivals = dict(classical_rivals(profile, woodbury=False))
+    ranks = big["factor_rank"].dropna() if "factor_rank" in big else ()
+    rank = int(ranks.iloc[0]) if len(ranks) else None  # a block stored as a factor: Woodbury is a rival too
+    rivals = dict(classical_rivals(profile, rank))
     eq4 = seconds_fn(profile.quantum_model("eq4"))
     lu = rivals.get("lu", rivals["cholesky"])
     out = {"n": n_big, "density": dens, "break_even_lu": break_even_kappa(eq4, lu, n_big, dens),
            "break_even_best": break_even_kappa(eq4, rivals["best classical"], n_big, dens)}
+    if rank is not None:
+        out["factor_rank"] = rank
     if len(big):  # the resource model on the block itself: its entries fix each encoding's alpha
         row = big.iloc[int(np.argsort(big["kappa"].to_numpy())[len(big) // 2])].to_dict()
         f = features_from_row(row)
-        classical = [m for m in profile.classical_models if m.solver != "woodbury"]
+        classical = profile.classical_models  # Woodbury applies where with_kappa keeps the factor
         for enc in ("cheapest", "sparse"):
             q = replace(profile.resources, encoding=enc)
             out[f"break_even_resources_{enc}"] = break_even_kappa_of_block(f, q, classical)
@@ -225,7 +230,8 @@ def write_run_figures(config: ReproduceConfig, runs: Runs, profile: CalibrationP
     if not len(q_blocks):  # Fig. 2(f) and C10 are about the DNN's largest block: nothing to draw without it
         return {}
     fig2f, pts = fig2f_break_even(profile, q_blocks, d.sizes)
-    curves = quantum_vs_kappa_frames(profile, profile.with_readout(), fig2f["n"], fig2f["density"])
+    curves = quantum_vs_kappa_frames(profile, profile.with_readout(), fig2f["n"], fig2f["density"],
+                                     factor_rank=fig2f.get("factor_rank"))
     art.save_data("fig2f", curves)
     art.figures["fig2f_quantum_runtime_vs_kappa"] = tuple(figs.plot_quantum_vs_kappa(
         curves, out / "fig2f_quantum_runtime_vs_kappa", n=fig2f["n"], points=pts,
