@@ -32,6 +32,24 @@ def cache_root() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "qlsa-sim"
 
 
+def code_identity(directory: Path, sources: tuple[str, ...]) -> dict:
+    """What a cached value computed by the code in ``directory`` also depends on: the qualtran and qlsa-sim
+    versions and a digest of the ``sources`` there ("unreadable" when they are not files, e.g. a zipped install)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from qlsa_sim import __version__
+
+    try:
+        qualtran = version("qualtran")
+    except PackageNotFoundError:  # pragma: no cover - qualtran is a dependency
+        qualtran = "absent"
+    try:
+        digest = hashlib.sha256(b"".join((directory / f).read_bytes() for f in sources)).hexdigest()[:16]
+    except OSError:
+        digest = "unreadable"
+    return {"qualtran": qualtran, "qlsa_sim": __version__, "source": digest}
+
+
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
@@ -76,10 +94,14 @@ class DiskCache:
         return entry["value"]
 
     def put(self, key: Mapping[str, Any], value: Any) -> None:
-        """Write the entry atomically; a failure to write is ignored (the value was computed anyway)."""
+        """Write the entry atomically; a failure to write, or a value JSON cannot hold exactly (inf, NaN),
+        is ignored: the value was computed anyway and is just not kept."""
         if not self.enabled:
             return
-        text = _canonical({"format": FORMAT, "key": key, "value": value, "sha256": _checksum(key, value)})
+        try:
+            text = _canonical({"format": FORMAT, "key": key, "value": value, "sha256": _checksum(key, value)})
+        except (TypeError, ValueError):
+            return
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

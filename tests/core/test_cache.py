@@ -93,3 +93,9 @@ def test_tampered_count_is_recounted(tmp_path, monkeypatch):
     assert counting.phase_counts(3) == ref and json.loads(path.read_text())["value"]["StepCounts"]["toffoli"] == \
         ref.toffoli
     counting.phase_counts.cache_clear()
+
+
+def test_a_value_json_cannot_hold_is_not_kept(cache):
+    key = {"f": "nan"}
+    cache.put(key, {"x": float("nan")})  # no error: the caller computed it anyway
+    assert cache.get(key) is None and not cache.directory.exists()

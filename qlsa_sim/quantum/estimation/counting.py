@@ -49,7 +49,6 @@ its 4 T), an upper bound; ``depth_is_upper_bound`` says so.
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import math
 from collections.abc import Callable
@@ -61,7 +60,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:  # pragma: no cover
     from qualtran import Bloq
 
-from qlsa_sim.core.cache import DiskCache
+from qlsa_sim.core.cache import DiskCache, code_identity
 from qlsa_sim.errors import InputError
 
 COUNT_CACHE = DiskCache("counts")
@@ -111,20 +110,7 @@ class StepCounts:
 @lru_cache(maxsize=1)
 def count_identity() -> dict:
     """What every cached count also depends on: the package versions and a digest of the bloqs' source."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from qlsa_sim import __version__
-
-    try:
-        qualtran = version("qualtran")
-    except PackageNotFoundError:  # pragma: no cover - qualtran is a dependency
-        qualtran = "absent"
-    here = Path(__file__).resolve().parent
-    try:
-        digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in _SOURCES)).hexdigest()[:16]
-    except OSError:  # sources not readable as files (a zipped install): the versions alone
-        digest = "unreadable"
-    return {"qualtran": qualtran, "qlsa_sim": __version__, "source": digest}
+    return code_identity(Path(__file__).resolve().parent, _SOURCES)
 
 
 def _json_arg(v: Any) -> Any:

@@ -58,10 +58,11 @@ Wall time is ``cycle time x n_cycles`` and ``n_cycles`` does not depend on the c
 Infeasible points (no factory / distance in the grid meets the budget, ``p`` at or above the scheme's 1 %
 threshold, rotation synthesis alone exhausting the budget, a count overflowing Qualtran's floats) come back
 as ``feasible=False`` with ``reason`` and ``None`` physical fields; :func:`physical_estimate` never raises
-on valid input.  Results are cached (``functools.lru_cache``) on the integer-rounded counts and the profile
-parameters: a cold Gidney-Fowler estimate takes ~5 ms (:func:`gf_grid_search`, Qualtran's grid search with each
-factory and data block evaluated once; Qualtran's own loop takes ~0.15 s), a cold Beverland estimate ~0.5 s
-(Qualtran simulates each 15-to-1 protocol's density matrix with cirq), a cached one microseconds.
+on valid input.  Results are cached (``functools.lru_cache``, and on disk: ``core/cache.py``, so a later process
+needs no Qualtran import) on the integer-rounded counts and the profile parameters: a cold Gidney-Fowler estimate
+takes ~5 ms (:func:`gf_grid_search`, Qualtran's grid search with each factory and data block evaluated once;
+Qualtran's own loop takes ~0.15 s), a cold Beverland estimate ~0.5 s (Qualtran simulates each 15-to-1 protocol's
+density matrix with cirq), a cached one microseconds.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qlsa_sim.core.cache import DiskCache, code_identity
 from qlsa_sim.errors import InputError
 from qlsa_sim.quantum.estimation.gf_search import gf_grid_search
 from qlsa_sim.quantum.estimation.physical_profiles import (
@@ -418,8 +421,33 @@ def _beverland(gates: GateCounts, qubits: int, p: float, cycle_us: float, budget
     }
 
 
+PHYSICAL_CACHE = DiskCache("physical")
+_SOURCES = ("physical.py", "gf_search.py")
+
+
+@lru_cache(maxsize=1)
+def physical_identity() -> dict:
+    """What every cached physical estimate also depends on: the package versions and a digest of this code."""
+    return code_identity(Path(__file__).resolve().parent, _SOURCES)
+
+
 @lru_cache(maxsize=4096)
-def _surface_estimate(
+def _surface_estimate(*args: object) -> dict:
+    """:func:`_compute_surface_estimate` cached in memory, and on disk (``core/cache.py``, keyed by every argument
+    and :func:`physical_identity`), so a later process answers without importing Qualtran."""
+    key = {"physical": "surface_estimate", "args": [list(a) if isinstance(a, tuple) else a for a in args],
+           **physical_identity()}
+    hit = PHYSICAL_CACHE.get(key)
+    if isinstance(hit, dict) and isinstance(hit.get("feasible"), bool):
+        if isinstance(hit.get("factory_distances"), list):
+            hit["factory_distances"] = tuple(hit["factory_distances"])
+        return hit
+    out = _compute_surface_estimate(*args)
+    PHYSICAL_CACHE.put(key, out)  # a value JSON cannot hold exactly (inf, NaN) stays in memory only
+    return out
+
+
+def _compute_surface_estimate(
     model: str,
     counts: tuple[int, int, int, int, int],
     qubits: int,
@@ -429,7 +457,7 @@ def _surface_estimate(
     budget: float,
     n_factories: int,
 ) -> dict:
-    """Cached core of :func:`physical_estimate` on a surface-code profile (a fresh dict is copied out)."""
+    """Core of :func:`physical_estimate` on a surface-code profile: rotation synthesis, then the model's search."""
     rot = counts[2]
     eps_syn = (budget / 3.0 if rot > 0 else 0.0) if rotation_error is None else rot * rotation_error
     split = ("budget/3 to rotation synthesis (Beverland et al. App. D)" if rotation_error is None

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from qlsa_sim.core.cache import DiskCache
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.quantum.estimation.hardware import get_profile as _get_gate_time_profile
 
@@ -190,11 +191,45 @@ def _builtin_profiles() -> dict[str, Profile]:
     return {p.name: p for p in (idealized, *_gidney_fowler_profiles(), *_beverland_profiles())}
 
 
-def _gidney_fowler_profiles() -> list[PhysicalProfile]:
-    from qualtran.surface_code import PhysicalParameters
+@dataclass(frozen=True)
+class QualtranParameters:
+    """The two numbers of a Qualtran ``PhysicalParameters`` the built-in profiles use."""
 
-    gf = PhysicalParameters.make_gidney_fowler()
-    gf_opt = PhysicalParameters.make_gidney_fowler(optimistic_err_rate=True)
+    physical_error: float
+    cycle_time_us: float
+
+
+_PARAMETER_CACHE = DiskCache("qualtran-parameters")
+_MAKERS = ("gidney-fowler", "gidney-fowler-optimistic", "beverland", "beverland-optimistic")
+
+
+@lru_cache(maxsize=1)
+def qualtran_parameters() -> dict[str, QualtranParameters]:
+    """Qualtran's ``PhysicalParameters.make_gidney_fowler`` and ``make_beverland_et_al('superconducting')``, each
+    realistic and with ``optimistic_err_rate=True``: read from Qualtran once per installed Qualtran version and
+    kept on disk (``core/cache.py``), so a later process builds the profiles without importing Qualtran."""
+    from importlib.metadata import version
+
+    key = {"qualtran": version("qualtran"), "parameters": list(_MAKERS)}
+    hit = _PARAMETER_CACHE.get(key)
+    if isinstance(hit, dict) and sorted(hit) == sorted(_MAKERS):
+        try:
+            return {k: QualtranParameters(float(hit[k][0]), float(hit[k][1])) for k in _MAKERS}
+        except (TypeError, ValueError, IndexError):
+            pass  # an entry of another shape: read Qualtran again
+    from qualtran.surface_code import PhysicalParameters as Made
+
+    made = (Made.make_gidney_fowler(), Made.make_gidney_fowler(optimistic_err_rate=True),
+            Made.make_beverland_et_al("superconducting"),
+            Made.make_beverland_et_al("superconducting", optimistic_err_rate=True))
+    out = {k: QualtranParameters(float(m.physical_error), float(m.cycle_time_us)) for k, m in zip(_MAKERS, made)}
+    _PARAMETER_CACHE.put(key, {k: [v.physical_error, v.cycle_time_us] for k, v in out.items()})
+    return out
+
+
+def _gidney_fowler_profiles() -> list[PhysicalProfile]:
+    params = qualtran_parameters()
+    gf, gf_opt = params["gidney-fowler"], params["gidney-fowler-optimistic"]
     gf_src = (
         "Gidney & Fowler, Quantum 3, 135 (2019), arXiv:1812.01238, as encoded in qualtran "
         "PhysicalParameters.make_gidney_fowler{opt} (p = {p:g}, cycle 1 us)"
@@ -243,10 +278,8 @@ def _gidney_fowler_profiles() -> list[PhysicalProfile]:
 
 
 def _beverland_profiles() -> list[PhysicalProfile]:
-    from qualtran.surface_code import PhysicalParameters
-
-    bev = PhysicalParameters.make_beverland_et_al("superconducting")
-    bev_opt = PhysicalParameters.make_beverland_et_al("superconducting", optimistic_err_rate=True)
+    params = qualtran_parameters()
+    bev, bev_opt = params["beverland"], params["beverland-optimistic"]
     bev_src = (
         "Beverland et al. 2022, arXiv:2211.07629, superconducting ('{tag}', {kind} error rate: 50 ns gates, 100 ns "
         "measurement, p = {p:g}; Azure QRE qubit_gate_ns_{tag2}), as encoded in qualtran "

@@ -306,6 +306,49 @@ def test_bad_arguments_and_cache():
     assert a == b and ph._surface_estimate.cache_info().hits >= before + 1
 
 
+
+@pytest.mark.parametrize("profile", ["surface-p1e-4-1us", "surface-p1e-3-1us", "beverland-p1e-4-400ns"])
+def test_physical_estimates_come_from_disk_in_a_later_process(profile, tmp_path, monkeypatch):
+    """A later process (memory cache cleared) reads the estimate back from disk, equal to the computed one,
+    infeasible points and their reasons included, without running Qualtran's models; another code or package
+    version is another key."""
+    monkeypatch.setenv("QLSA_SIM_CACHE_DIR", str(tmp_path))
+    ph._surface_estimate.cache_clear()
+    ref = physical_estimate(PAPER, profile)
+    assert len(list((tmp_path / "physical").iterdir())) == 1
+    ph._surface_estimate.cache_clear()
+    monkeypatch.setattr(ph, "_compute_surface_estimate", lambda *a: pytest.fail("recomputed"))
+    assert physical_estimate(PAPER, profile) == ref
+    ph._surface_estimate.cache_clear()
+    monkeypatch.setattr(ph, "physical_identity", lambda: {"qualtran": "0.0", "qlsa_sim": "x", "source": "y"})
+    with pytest.raises(pytest.fail.Exception):
+        physical_estimate(PAPER, profile)
+    ph._surface_estimate.cache_clear()
+
+
+def test_profiles_take_qualtrans_parameters_and_keep_them_on_disk(tmp_path, monkeypatch):
+    """The built-in surface-code profiles carry Qualtran's PhysicalParameters (p and cycle time), read from
+    Qualtran once and then from disk: a later process builds them with Qualtran's surface_code unimportable."""
+    import sys
+
+    from qualtran.surface_code import PhysicalParameters as Made
+
+    monkeypatch.setenv("QLSA_SIM_CACHE_DIR", str(tmp_path))
+    pp.qualtran_parameters.cache_clear()
+    got = pp.qualtran_parameters()
+    made = {"gidney-fowler": Made.make_gidney_fowler(),
+            "gidney-fowler-optimistic": Made.make_gidney_fowler(optimistic_err_rate=True),
+            "beverland": Made.make_beverland_et_al("superconducting"),
+            "beverland-optimistic": Made.make_beverland_et_al("superconducting", optimistic_err_rate=True)}
+    assert {k: (v.physical_error, v.cycle_time_us) for k, v in got.items()} == \
+        {k: (m.physical_error, m.cycle_time_us) for k, m in made.items()}
+    assert get_physical_profile("surface-p1e-4-1us").phys_error == made["gidney-fowler-optimistic"].physical_error
+    pp.qualtran_parameters.cache_clear()
+    monkeypatch.setitem(sys.modules, "qualtran.surface_code", None)  # importing it now raises ImportError
+    assert pp.qualtran_parameters() == got
+    pp.qualtran_parameters.cache_clear()
+
+
 # Counts from tiny to beyond the p = 1e-3 distillation floor; rotations 0 and many; 1 and several factories.
 GRID_CASES = [
     (LogicalCounts(toffoli=10, t=3, rotations=0, clifford=50, measurements=5, logical_qubits=4), 1e-3, 1.0, 1),
