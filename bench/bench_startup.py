@@ -5,8 +5,8 @@
   estimate        ``qlsa-sim estimate --n 12544 --kappa 1000 --density 0.1 --eps 1e-3`` for one preset and hardware
                   profile (TARGET 3 s) and the default table of every preset and profile (TARGET 5 s), in a fresh
                   process, imports included: with an empty count cache (the first run on a machine: Qualtran is
-                  imported and the counts are made) and with the counts on disk (every later run: the counts, the surface-code estimates and
-                  Qualtran's machine parameters are read back from the cache, with no Qualtran import).
+                  imported and the counts are made) and with the counts on disk (every later run: the counts, the
+                  surface-code estimates and Qualtran's machine parameters come from the cache, no Qualtran import).
   sweep           ``qlsa-sim sweep`` (default grid, 720 points) on 2 process workers against in-process, each on an
                   empty count cache (the workers share one on disk) and again on the filled cache. TARGET: ratio <= 1.
                   The workers are forked from one forkserver that imported the counting modules and Qualtran once
