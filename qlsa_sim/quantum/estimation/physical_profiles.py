@@ -46,8 +46,8 @@ _CITE_GF_QEC = (
 )
 _CITE_ROT = (
     "qualtran BeverlandEtAlRotationCost = ceil(0.53 log2(1/eps) + 5.3) T per rotation (Beverland et al. 2022, "
-    "arXiv:2211.07629, App. D, Eqs. D3-D4 as cited by qualtran; Kliuchnikov et al. 2022, arXiv:2203.10064), eps = (budget/3)/rotations "
-    "via beverland_et_al_model.n_discrete_logical_gates"
+    "arXiv:2211.07629, App. D, Eqs. D3-D4 as cited by qualtran; Kliuchnikov et al. 2022, arXiv:2203.10064), "
+    "eps = (budget/3)/rotations via beverland_et_al_model.n_discrete_logical_gates"
 )
 _CITE_BEV_FACTORY = (
     "Litinski, 'Magic State Distillation: Not as Costly as You Think', Quantum 3, 205 (2019), arXiv:1905.06903, "
