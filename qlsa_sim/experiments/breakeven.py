@@ -26,7 +26,7 @@ import pandas as pd
 from qlsa_sim.cost.models import grid_features
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.linalg.features import MatrixFeatures
-from qlsa_sim.quantum.estimation.physical import physical_estimate
+from qlsa_sim.quantum.estimation.physical import max_cycle_time_for, max_logical_gate_time_for, physical_estimate
 from qlsa_sim.quantum.estimation.physical_profiles import custom_profile
 from qlsa_sim.quantum.estimation.resources import QLSAResources, logical_counts
 from qlsa_sim.quantum.estimation.timing import tomography_copies
@@ -56,13 +56,15 @@ def block_break_even(profile: CalibrationProfile, f: MatrixFeatures, *, phys_err
     res = quantum_resources(profile, f)
     copies = tomography_copies(res.n, 1e-2)
     row = {"n": f.n, "kappa": f.kappa, "density": f.density, "best_classical": solver, "classical_modeled_s": c,
-           "encoding": res.encoding, "alpha": res.alpha, "kappa_eff": res.kappa_eff, "sequential_gates": res.total_gates,
-           "max_gate_time_s": c / res.total_gates, "max_gate_time_readout_s": c / (res.total_gates * copies)}
+           "encoding": res.encoding, "alpha": res.alpha, "kappa_eff": res.kappa_eff,
+           "sequential_gates": res.total_gates,
+           "max_gate_time_s": max_logical_gate_time_for(c, res.total_gates),
+           "max_gate_time_readout_s": max_logical_gate_time_for(c, res.total_gates * copies)}
     counts = logical_counts(res)
     for p in phys_errors:
-        ref = physical_estimate(counts, custom_profile(1e-6, p, budget))
+        ref = physical_estimate(counts, custom_profile(1e-6, p, budget))  # the qubits and distance at any cycle
         ok = ref.feasible and ref.n_cycles
-        row[f"max_cycle_time_s_p{p:g}"] = c / ref.n_cycles if ok else None
+        row[f"max_cycle_time_s_p{p:g}"] = max_cycle_time_for(c, counts, p, budget) if ok else None
         row[f"physical_qubits_p{p:g}"] = ref.physical_qubits if ok else None
         row[f"code_distance_p{p:g}"] = ref.code_distance if ok else None
         row[f"infeasible_reason_p{p:g}"] = "" if ok else ref.reason
@@ -91,7 +93,8 @@ class WorkloadBreakEven:
 
 
 def workload_break_even(classical_s: Sequence[float], quantum_ops: Sequence[float | None], *, speedup: float,
-                        shared_s: float = 0.0, overhead_s: float = 0.0, unit: str = "logical gate") -> WorkloadBreakEven:
+                        shared_s: float = 0.0, overhead_s: float = 0.0, unit: str = "logical gate"
+                        ) -> WorkloadBreakEven:
     """Largest t with sum_b min(ops_b t, C_b) + W + O <= (sum_b C_b + W) / S (module docstring); W = ``shared_s``
     (work both sides do), O = ``overhead_s`` (the scheduler's own work, the hybrid's only); ``quantum_ops[b]``
     None = block b cannot go quantum (infeasible)."""
