@@ -144,8 +144,9 @@ def speedup_table(decisions: pd.DataFrame) -> pd.DataFrame:
     return strategy_totals(decisions, overhead=True, measured=True)
 
 
-def crossover_caption(qdesc: str, quantum_model: str) -> str:
-    """What the crossover map shows and how its two sides are priced, in words."""
+def crossover_caption(qdesc: str, quantum_model: str, *, factor_sizes: bool = False) -> str:
+    """What the crossover map shows and how its two sides are priced, in words (``factor_sizes``: some block
+    size is stored as a factor, so a Woodbury panel is drawn)."""
     kappa = ("kappa_eff = alpha / lambda_min, the condition number the QLSA sees (grid: ideal encoding alpha = "
              "||A||; blocks: the alpha of their own encoding)" if quantum_model == QuantumModel.RESOURCES
              else "their condition number kappa")
@@ -153,7 +154,10 @@ def crossover_caption(qdesc: str, quantum_model: str) -> str:
             "number and density, one row of panels per block size n of the trace, one panel per classical rival. "
             "Blue: the QLSA is cheaper; red: the classical solver is cheaper; black line: break-even (QLSA = "
             f"classical). Markers: every block of the trace, on the row of its size, at {kappa}, coloured by training "
-            f"step. Quantum: {qdesc}. Classical: models fitted to timings measured here.")
+            f"step. Quantum: {qdesc}. Classical: models fitted to timings measured here."
+            + (" Woodbury (sizes stored as a factor) is priced computing its own Gram, as a grid point has no "
+               "features to reuse; the decisions price it reusing the Gram the scheduler's features computed, so "
+               "there the map is the classical side's pessimistic case." if factor_sizes else ""))
 
 
 def write_crossover(decisions: pd.DataFrame, profile: CalibrationProfile, out_stem: str | Path, *,
@@ -161,9 +165,10 @@ def write_crossover(decisions: pd.DataFrame, profile: CalibrationProfile, out_st
     """The crossover map at every block size of ``decisions`` (rivals with Woodbury where that size stores
     factors), its blocks marked, with its caption: ``<out_stem>.png``, ``.svg`` and ``.caption.md``."""
     quantum = seconds_fn(profile.quantum_model(quantum_model))
-    maps, kappas, dens = [], None, None
+    maps, kappas, dens, factor_sizes = [], None, None, False
     for n in sorted(int(v) for v in decisions["n"].unique()):
         rank = decisions.loc[decisions["n"] == n, "factor_rank"].dropna()
+        factor_sizes = factor_sizes or bool(len(rank))
         rivals = classical_rivals(profile, int(rank.iloc[0]) if len(rank) else None)
         grids, kappas, dens = crossover_grids(quantum, rivals, n, progress=progress)
         maps.append((n, grids))
@@ -174,7 +179,8 @@ def write_crossover(decisions: pd.DataFrame, profile: CalibrationProfile, out_st
         points["kappa"] = decisions["quantum_kappa_eff"]
         kappa_label = "kappa_eff = alpha / lambda_min"
     return plot_crossover(maps, kappas, dens, points, out_stem, title=f"Crossover map (modeled): {trace_label}",
-                          caption=crossover_caption(quantum_description(profile, quantum_model), quantum_model),
+                          caption=crossover_caption(quantum_description(profile, quantum_model), quantum_model,
+                                                    factor_sizes=factor_sizes),
                           kappa_label=kappa_label)
 
 

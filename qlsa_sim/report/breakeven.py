@@ -23,9 +23,10 @@ REFERENCE_GATE_TIMES = ((1e-18, "1 attosecond (the paper's idealized gate)"), (1
 
 
 CAPTION = ("Colour: log10 of the largest logical gate time (s) at which the QLSA is no slower than the best classical "
-           "solver calibrated here (MODELED; grid points: ideal encoding alpha = ||A||). A machine whose gates are "
-           "faster than that makes the QLSA cheaper there; a slower one leaves the classical solver cheaper. White "
-           "lines: where reference gate times break even (brighter side: QLSA cheaper with those gates). Markers: the "
+           "solver calibrated here (MODELED; grid points: ideal encoding alpha = ||A|| and the dense classical "
+           "solvers, as a grid point has no factor for Woodbury). A machine whose gates are faster than that makes "
+           "the QLSA cheaper there; a slower one leaves the classical solver cheaper. White lines: where reference "
+           "gate times break even (brighter side: QLSA cheaper with those gates). Markers: the "
            "trace's blocks at their own features.")
 
 

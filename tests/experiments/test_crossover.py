@@ -200,3 +200,19 @@ def test_break_even_on_a_factor_block_weighs_woodbury():
     assert break_even_kappa_of_block(f, Linear(), [cg, woodbury]) == pytest.approx(200.0, rel=0.15)
     dense = replace(f, factor_rank=None, factor_frobenius_sq=None, factor_scale=None)
     assert break_even_kappa_of_block(dense, Linear(), [cg, woodbury]) == pytest.approx(2000.0, rel=0.15)
+
+
+@pytest.mark.parametrize("ranks", [(None, 6), (None, None)])
+def test_crossover_draws_woodbury_only_where_a_factor_is_stored_and_says_how_it_is_priced(ranks, monkeypatch):
+    """One row of panels per block size: Woodbury is a rival only at a size stored as a factor, and the caption
+    then says the grid prices it with its own Gram (the decisions reuse the features' Gram)."""
+    drawn = {}
+    monkeypatch.setattr(replay_outputs, "plot_crossover",
+                        lambda maps, kappas, dens, points, out_stem, **kw: drawn.update(maps=maps, **kw) or [])
+    decisions = pd.DataFrame({"n": [20, 40], "kappa": [10.0, 100.0], "density": [0.5, 1.0], "step": [0, 0],
+                              "factor_rank": [np.nan if r is None else r for r in ranks]})
+    profile = load_profile(ROOT / "calibration/example-2core.json")
+    replay_outputs.write_crossover(decisions, profile, "unused", quantum_model="eq4", trace_label="t")
+    labels = {n: [label for label, _ in grids] for n, grids in drawn["maps"]}
+    assert ("woodbury" in labels[40]) == (ranks[1] is not None) and "woodbury" not in labels[20]
+    assert ("computing its own Gram" in drawn["caption"]) == (ranks[1] is not None)
