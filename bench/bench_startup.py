@@ -8,10 +8,12 @@
                   imported and the counts are made) and with the counts on disk (every later run: the counts, the
                   surface-code estimates and Qualtran's machine parameters come from the cache, no Qualtran import).
   sweep           ``qlsa-sim sweep`` (default grid, 720 points) on 2 process workers against in-process, each on an
-                  empty count cache (the workers share one on disk) and again on the filled cache. TARGET: ratio <= 1.
-                  The workers are forked from one forkserver that imported the counting modules and Qualtran once
-                  (``core/executors.py``) and the dispatching parent does not import Qualtran (profile names are
-                  checked without it), so a pool pays Qualtran's import once, as in-process does.
+                  empty cache (the workers share the counts on disk), with the counts on disk but not the finished
+                  rows (a new grid over the same blocks), and with the rows on disk (the same sweep again: read
+                  back, no pool started). TARGET: ratio <= 1.
+                  The workers are forked from one forkserver that imported the estimator but not Qualtran
+                  (``core/executors.py``, ``experiments/sweep.py::SWEEP_PRELOAD``): a worker imports Qualtran on its
+                  first miss in the disk cache, so with the counts on disk no process imports it.
 
 Every figure is a wall time of a subprocess (best of ``--repeats`` where repeated). The children write bytecode
 caches as an installed package does (``PYTHONDONTWRITEBYTECODE`` is dropped after one warm-up run) and run on one
@@ -91,17 +93,24 @@ def estimate_figures(repeats: int) -> None:
 
 
 def sweep_figures() -> None:
+    import shutil
+
     cli = ["-m", "qlsa_sim.cli", "sweep", "--quiet"]
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ("inprocess", "process"):
             cache = str(Path(tmp) / f"cache-{mode}")
             args = [*cli, "--executor", mode, "--workers", "2", "--out", str(Path(tmp) / f"{mode}.csv")]
-            out[mode] = (wall(args, cache), wall(args, cache))
-    (ci, wi), (cp, wp) = out["inprocess"], out["process"]
-    print(f"sweep (720 points): empty cache: in-process {ci:.1f} s, 2 process workers {cp:.1f} s, ratio {cp / ci:.2f}; "
-          f"counts on disk: in-process {wi:.2f} s, 2 workers {wp:.2f} s, ratio {wp / wi:.2f} "
-          f"(target <= 1: {'met' if cp / ci <= 1 else 'NOT met'} on the empty cache)")
+            empty = wall(args, cache)
+            counts = []
+            for _ in range(3):
+                shutil.rmtree(Path(cache) / "sweep-rows")  # the counts stay: a new grid over the same blocks
+                counts.append(wall(args, cache))
+            out[mode] = (empty, min(counts), min(wall(args, cache) for _ in range(3)))
+    print("sweep (720 points), in-process / 2 process workers / ratio (target <= 1); the warm cases best of 3:")
+    for i, what in enumerate(("empty cache", "counts on disk", "rows on disk (the same sweep again)")):
+        a, b = out["inprocess"][i], out["process"][i]
+        print(f"  {what:36s} {a:6.2f} s  {b:6.2f} s  ratio {b / a:.2f} ({'met' if b / a <= 1 else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -46,14 +46,47 @@ def test_sweep_rows_match_the_estimator_and_ids_are_stable():
 def test_sweep_identical_in_process_and_pool():
     pts = sweep_points(**POINTS)
     ref = run_sweep(pts, chunk=64, progress=False)
-    pd.testing.assert_frame_equal(ref, run_sweep(pts, chunk=3, executor="process", workers=2, progress=False))
+    pd.testing.assert_frame_equal(ref, run_sweep(pts, chunk=3, executor="process", workers=2, progress=False,
+                                                 reuse_rows=False))
 
 
 def test_sweep_identical_on_dask():
     pytest.importorskip("distributed")
     pts = sweep_points(**POINTS)
     ref = run_sweep(pts, chunk=64, progress=False)
-    pd.testing.assert_frame_equal(ref, run_sweep(pts, chunk=7, executor="dask", workers=2, progress=False))
+    pd.testing.assert_frame_equal(ref, run_sweep(pts, chunk=7, executor="dask", workers=2, progress=False,
+                                                 reuse_rows=False))
+
+
+
+def test_a_repeated_sweep_reads_its_rows_back_and_starts_no_pool(tmp_path, monkeypatch):
+    """Rows on disk come back equal to the evaluated ones (NaN classical columns and infeasible physical points
+    included); a full hit starts no pool and evaluates nothing; a new point, another calibration or other code is
+    evaluated again; an entry for another point is not taken."""
+    from qlsa_sim.experiments import sweep
+
+    monkeypatch.setenv("QLSA_SIM_CACHE_DIR", str(tmp_path))
+    pts = sweep_points(**POINTS)
+    cal = profile_from_constants(cholesky=(1e-11, 1e-5), lu=(2e-11, 1e-5), q1=0.0, q2=0.0)
+    ref = run_sweep(pts, calibration=cal, chunk=5, progress=False, reuse_rows=False)
+    run_sweep(pts[:20], calibration=cal, chunk=5, progress=False)              # 20 of the 32 rows on disk
+    evaluated = []
+    real = sweep.evaluate_points
+    monkeypatch.setattr(sweep, "evaluate_points", lambda ps, **kw: evaluated.extend(p.id for p in ps) or real(ps, **kw))
+    pd.testing.assert_frame_equal(ref, run_sweep(pts, calibration=cal, chunk=5, executor="process", workers=2,
+                                                 progress=False))
+    monkeypatch.setattr(sweep, "start_pool_server", lambda *a, **k: pytest.fail("a pool was started"))
+    monkeypatch.setattr(sweep, "run_tasks", lambda *a, **k: pytest.fail("points were evaluated"))
+    pd.testing.assert_frame_equal(ref, run_sweep(pts, calibration=cal, executor="process", workers=2,
+                                                 progress=False))
+    with pytest.raises(pytest.fail.Exception):  # another calibration: other classical columns
+        run_sweep(pts, calibration=profile_from_constants(cholesky=(2e-11, 1e-5), lu=(2e-11, 1e-5), q1=0.0, q2=0.0),
+                  progress=False)
+    sweep.row_identity.cache_clear()
+    monkeypatch.setattr(sweep, "code_identity", lambda *a: {"qualtran": "0", "qlsa_sim": "x", "source": "other"})
+    with pytest.raises(pytest.fail.Exception):  # other code
+        run_sweep(pts, calibration=cal, progress=False)
+    sweep.row_identity.cache_clear()
 
 
 def test_sweep_bad_input():
