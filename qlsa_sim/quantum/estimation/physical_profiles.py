@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 
-from qlsa_sim.core.cache import DiskCache
+from qlsa_sim.core.cache import DiskCache, code_identity
 from qlsa_sim.errors import InputError, UnknownNameError
 from qlsa_sim.quantum.estimation.hardware import get_profile as _get_gate_time_profile
 
@@ -206,11 +207,9 @@ _MAKERS = ("gidney-fowler", "gidney-fowler-optimistic", "beverland", "beverland-
 @lru_cache(maxsize=1)
 def qualtran_parameters() -> dict[str, QualtranParameters]:
     """Qualtran's ``PhysicalParameters.make_gidney_fowler`` and ``make_beverland_et_al('superconducting')``, each
-    realistic and with ``optimistic_err_rate=True``: read from Qualtran once per installed Qualtran version and
-    kept on disk (``core/cache.py``), so a later process builds the profiles without importing Qualtran."""
-    from importlib.metadata import version
-
-    key = {"qualtran": version("qualtran"), "parameters": list(_MAKERS)}
+    realistic and with ``optimistic_err_rate=True``: read from Qualtran once per Qualtran version and source of
+    this module, and kept on disk (``core/cache.py``), so a later process builds the profiles without Qualtran."""
+    key = {"parameters": list(_MAKERS), **code_identity(Path(__file__).resolve().parent, ("physical_profiles.py",))}
     hit = _PARAMETER_CACHE.get(key)
     if isinstance(hit, dict) and sorted(hit) == sorted(_MAKERS):
         try:
