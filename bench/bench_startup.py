@@ -20,7 +20,7 @@ caches as an installed package does (``PYTHONDONTWRITEBYTECODE`` is dropped afte
 BLAS thread. This machine's 2 cores give about ONE core of compute, shared with other workers: a 2-worker pool cannot
 beat in-process here; on an idle 2-core machine it would.
 
-    python bench/bench_startup.py [--repeats 15] [--no-sweep]
+    python bench/bench_startup.py [--repeats 15] [--no-sweep | --only help|estimate|sweep]
 """
 
 from __future__ import annotations
@@ -116,10 +116,13 @@ def sweep_figures() -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the sweep figures (the slowest part)")
+    ap.add_argument("--only", choices=("help", "estimate", "sweep"), help="one group of figures")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    help_figures(a.repeats)
-    estimate_figures(a.repeats)
-    if not a.no_sweep:
+    if a.only in (None, "help"):
+        help_figures(a.repeats)
+    if a.only in (None, "estimate"):
+        estimate_figures(a.repeats)
+    if a.only == "sweep" or (a.only is None and not a.no_sweep):
         sweep_figures()

@@ -16,7 +16,6 @@ Public API (imported on first use, so ``import qlsa_sim`` stays light):
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 __version__ = "0.1.0"
 
@@ -30,8 +29,9 @@ _LAZY = {
 
 __all__ = ["HybridNewton", "HybridNewtonConfig", "QLSAEstimate", "__version__", "default_profile", "estimate"]
 
-def __getattr__(name: str) -> Any:
-    """Import the public names on first access (numpy, torch, qualtran load only then)."""
+def __getattr__(name: str) -> object:
+    """Import the public names on first access (numpy, torch, qualtran load only then; not even ``typing``:
+    ``qlsa-sim --help`` pays for what it imports, issue 14 goal 2)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'qlsa_sim' has no attribute {name!r}")
