@@ -12,7 +12,8 @@ from qlsa_sim.commands.argtypes import N_MAX, density, eps, integer, kappa
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("estimate", help="modeled QLSA counts, logical times and physical (surface-code) figures",
-                       description="Modeled QLSA resources: from --n/--kappa/--density/--eps or from --matrix FILE.npy.")
+                       description="Modeled QLSA resources: from --n/--kappa/--density/--eps or from --matrix "
+                                   "FILE.npy.")
     p.add_argument("--n", type=integer(1, N_MAX, "a dimension"), help="matrix dimension, in [1, 2^40]")
     p.add_argument("--kappa", type=kappa, help="condition number, in [1, 1e16]")
     p.add_argument("--density", type=density, help="fraction of non-zero entries per row, in (0, 1]")
@@ -28,7 +29,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--cycle-time", type=float, help="also a custom surface code: cycle time in seconds (with "
                                                      "--phys-error, --error-budget)")
     p.add_argument("--phys-error", type=float, default=1e-3, help="custom surface code: physical error (default 1e-3)")
-    p.add_argument("--error-budget", type=float, default=1e-2, help="custom surface code: failure budget (default 0.01)")
+    p.add_argument("--error-budget", type=float, default=1e-2,
+                   help="custom surface code: failure budget (default 0.01)")
     p.add_argument("--basis", choices=BASES, default="gates",
                    help="time = all gates in sequence x gate time (gates, default) or T-equivalent x gate time "
                         "(non-clifford: Cliffords free); depth and count are deprecated aliases of gates")
@@ -61,8 +63,9 @@ def _features(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from qlsa_sim.experiments.estimate import DEFAULT_PHYSICAL, estimate_document, logical_table, physical_table
+    from qlsa_sim.experiments.estimate import DEFAULT_PHYSICAL, estimate_document, logical_rows, physical_rows
     from qlsa_sim.quantum.estimation.physical_profiles import custom_profile
+    from qlsa_sim.report.console import console_table
 
     f = _features(args)
     physical = list(args.physical or DEFAULT_PHYSICAL)
@@ -75,10 +78,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(doc.model_dump_json(indent=1))
         return 0
-    fmt = {"float_format": lambda v: f"{v:.4g}"}
     print(f"n={f.n} nnz/row={f.max_nnz_per_row} kappa={f.kappa:.6g} eps={args.eps:g}  (all figures MODELED; t "
           "excludes Toffolis; t_equivalent = t + 4 toffoli + T per rotation; qubits are logical)")
-    print(logical_table(doc).drop(columns=["id", "modeled"]).to_string(index=False, **fmt))
+    print(console_table(logical_rows(doc), drop=("id", "modeled")))
     print("\nphysical (surface code, Qualtran's models; infeasible points give the reason, not a number):")
-    print(physical_table(doc).drop(columns=["id", "modeled"]).to_string(index=False, **fmt))
+    print(console_table(physical_rows(doc), drop=("id", "modeled")))
     return 0
