@@ -12,6 +12,7 @@ import numpy as np
 from qlsa_sim.core.names import Solver
 from qlsa_sim.cost.models import SecondsFn, seconds_fn
 from qlsa_sim.cost.profile import CalibrationProfile
+from qlsa_sim.errors import InputError
 from qlsa_sim.linalg.features import MatrixFeatures
 
 KAPPA_RANGE = (1.0, 1e8)
@@ -90,13 +91,18 @@ def with_kappa(f: MatrixFeatures, kappa: float) -> MatrixFeatures:
 
 
 def break_even_kappa_of_block(f: MatrixFeatures, quantum, classical: Sequence, *, kappa_max: float = 1e16,
-                              decades_tol: float = 0.05) -> float:
+                              decades_tol: float = 0.05, classical_scale: float = 1.0) -> float:
     """The smallest kappa (to ``decades_tol`` decades, by bisection in log kappa) at which the QLSA priced by
     ``quantum`` on the block ``f`` (:func:`with_kappa`) is no longer cheaper than the best of the ``classical``
-    models that apply; inf if it stays cheaper up to ``kappa_max``, 1 if it never is. MODELED."""
+    models that apply, times ``classical_scale`` (1: as modeled; a run's MEASURED / modeled ratio of its classical
+    solves prices the classical side as it ran); inf if it stays cheaper up to ``kappa_max``, 1 if it never is.
+    MODELED."""
+    if not (math.isfinite(classical_scale) and classical_scale > 0):
+        raise InputError(f"classical_scale must be finite and > 0, got {classical_scale}")
+
     def quantum_dearer(k: float) -> bool:
         g = with_kappa(f, k)
-        best = min(m.estimate(g).seconds for m in classical if m.applies(g))
+        best = classical_scale * min(m.estimate(g).seconds for m in classical if m.applies(g))
         return quantum.estimate(g).seconds >= best
 
     lo, hi = 0.0, math.log10(kappa_max)

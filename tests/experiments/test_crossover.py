@@ -11,6 +11,7 @@ import pytest
 
 from qlsa_sim.cost.models import effective_kappa, encoded_matrix, seconds_fn
 from qlsa_sim.cost.profile import load_profile
+from qlsa_sim.errors import InputError
 from qlsa_sim.experiments import replay_outputs
 from qlsa_sim.experiments.crossover import (
     break_even_kappa,
@@ -200,6 +201,12 @@ def test_break_even_on_a_factor_block_weighs_woodbury():
     assert break_even_kappa_of_block(f, Linear(), [cg, woodbury]) == pytest.approx(200.0, rel=0.15)
     dense = replace(f, factor_rank=None, factor_frobenius_sq=None, factor_scale=None)
     assert break_even_kappa_of_block(dense, Linear(), [cg, woodbury]) == pytest.approx(2000.0, rel=0.15)
+    # the classical side priced as MEASURED (here 1.7x its model): the QLSA stays cheaper up to 1.7x the kappa
+    assert break_even_kappa_of_block(f, Linear(), [cg, woodbury], classical_scale=1.7) == pytest.approx(340.0,
+                                                                                                         rel=0.15)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(InputError, match="classical_scale"):
+            break_even_kappa_of_block(f, Linear(), [cg, woodbury], classical_scale=bad)
 
 
 @pytest.mark.parametrize("ranks", [(None, 6), (None, None)])

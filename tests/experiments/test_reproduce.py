@@ -290,3 +290,36 @@ def test_break_even_of_a_factor_block_weighs_woodbury_on_both_models():
     for enc in ("cheapest", "sparse"):
         q = replace(profile.resources, encoding=enc)
         assert out[f"break_even_resources_{enc}"] < break_even_kappa_of_block(f, q, dense_only)
+
+
+def test_break_even_with_the_classical_side_as_measured():
+    """The runs' MEASURED / modeled ratio of the best-classical solves (median over steps and seeds; steps without a
+    chosen solve left out) prices the classical side as it ran: C10 gives that break-even kappa beside the modeled
+    one, higher when the solves measured slower than modeled."""
+    from types import SimpleNamespace
+
+    from qlsa_sim.experiments.reproduce.claims import claim_break_even
+    from qlsa_sim.experiments.reproduce.frames import classical_measured_over_modeled
+    from qlsa_sim.experiments.reproduce.main import fig2f_break_even
+    from qlsa_sim.linalg.features import FeatureConfig, matrix_features
+
+    hist = lambda *pairs: SimpleNamespace(history=[{"solve_measured_s": m, "chosen_modeled_s": c}  # noqa: E731
+                                                   for m, c in pairs])
+    runs = {"newton-best-classical": [hist((2.0, 1.0), (3.0, 1.0), (1.0, 0.0)), hist((1.5, 1.0))],
+            "newton-lu": [hist((9.0, 1.0))]}
+    assert classical_measured_over_modeled(runs) == pytest.approx(2.0)  # median of 2, 3, 1.5 (the 0 modeled left)
+    assert math.isnan(classical_measured_over_modeled({"newton-lu": runs["newton-lu"]}))
+
+    profile = load_profile(ROOT / "calibration/example-2core.json")
+    M = np.random.default_rng(5).standard_normal((400, 4))
+    f = matrix_features(None, FeatureConfig(reg_eps=1e-3, exact_max_n=8), factor=M, factor_scale=1 / 400)
+    blocks = pd.DataFrame([dict(f.as_dict(), quantum_modeled_s=1e-6, chosen_is_quantum=True)])
+    plain, _ = fig2f_break_even(profile, blocks, (400, 1))
+    slow, _ = fig2f_break_even(profile, blocks, (400, 1), classical_measured_over_modeled=3.0)
+    assert "break_even_resources_cheapest_measured" not in plain
+    assert slow["classical_measured_over_modeled"] == 3.0
+    assert slow["break_even_resources_cheapest_measured"] >= slow["break_even_resources_cheapest"]
+    assert slow["break_even_resources_cheapest"] == plain["break_even_resources_cheapest"]
+    text = claim_break_even(slow, {}).measurement
+    assert "MEASURED in the best-classical runs, 3x its model" in text
+    assert "MEASURED" not in claim_break_even(plain, {}).measurement

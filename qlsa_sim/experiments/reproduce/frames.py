@@ -190,6 +190,15 @@ def per_step_cost_frame(task: str, runs: Mapping[str, Sequence[RunResult]]) -> p
     return df
 
 
+def classical_measured_over_modeled(runs: Mapping[str, Sequence[RunResult]]) -> float:
+    """Median over the best-classical runs' steps (all seeds) of MEASURED solve seconds / modeled seconds of the
+    solves they chose: how the calibrated classical models price this machine's solves as the runs ran them (NaN
+    without such steps)."""
+    ratios = [h["solve_measured_s"] / h["chosen_modeled_s"] for r in runs.get("newton-best-classical", [])
+              for h in r.history if h.get("chosen_modeled_s", 0.0) > 0 and h.get("solve_measured_s", 0.0) > 0]
+    return float(np.median(ratios)) if ratios else math.nan
+
+
 def sweep_frames(s: DNNSettings, res: Mapping[str, Sequence[RunResult]]) -> dict[str, pd.DataFrame]:
     """Fig. 2(b), 2(d) and 2(g)-left data from the sweep runs (first seed)."""
     def summary(label: str) -> dict:
