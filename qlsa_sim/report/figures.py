@@ -40,12 +40,14 @@ def caption_path(out_stem: str | Path) -> Path:
 
 def save_figure(fig: Figure, out_stem: str | Path, *, caption: str = "", dpi: int = DPI) -> list[Path]:
     """Write ``<out_stem>.png`` and ``<out_stem>.svg`` (and ``<out_stem>.caption.md`` if ``caption``), close the
-    figure, return the paths written."""
+    figure, return the paths written. The same figure gives the same bytes: the SVG carries no date and its ids
+    come from a fixed salt, so a regenerated report changes only where its content does."""
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_name(out_stem.name + ext) for ext in (".png", ".svg")]
-    for p in paths:
-        save_figure_file(fig, p, dpi=dpi)
+    with plt.rc_context({"svg.hashsalt": "qlsa-sim"}):
+        for p in paths:
+            save_figure_file(fig, p, dpi=dpi, metadata={"Date": None} if p.suffix == ".svg" else None)
     plt.close(fig)
     if caption:
         paths.append(caption_path(out_stem))

@@ -39,7 +39,8 @@ def break_even_case(out: Path) -> list[Path]:
     ns, ks, ds = np.geomspace(16, 4096, 6), np.geomspace(1, 1e6, 5), np.geomspace(1e-3, 1, 5)
     n_kappa = pd.DataFrame([{"n": n, "kappa": k, "max_gate_time_s": 1e-12 * n / k ** 0.5} for n in ns for k in ks])
     n_density = pd.DataFrame([{"n": n, "density": d, "max_gate_time_s": 1e-12 * n / d} for n in ns for d in ds])
-    blocks = pd.DataFrame({"n": [64, 256], "kappa": [10.0, 1e3], "density": [0.5, 0.1], "max_gate_time_s": [1e-10, 1e-9]})
+    blocks = pd.DataFrame({"n": [64, 256], "kappa": [10.0, 1e3], "density": [0.5, 0.1],
+                           "max_gate_time_s": [1e-10, 1e-9]})
     return plot_break_even_maps({"n_kappa": n_kappa, "n_density": n_density}, blocks, out / "maps", title="Break-even")
 
 
@@ -61,15 +62,16 @@ def per_step_cost_case(out: Path) -> list[Path]:
     for task in ("DNN", "GPT"):
         for s in STEPS:
             q = 1e-6 * s
-            rows.append({"task": task, "step": s, "quantum_modeled_s": q, "lu_modeled_s": 1e-3, "best_classical_modeled_s":
-                         5e-4, "hybrid_modeled_s": q, "quantum_fraction": 1.0, "measured_classical_s": 4e-4,
-                         "readout_quantum_modeled_s": 10 * q})
+            rows.append({"task": task, "step": s, "quantum_modeled_s": q, "lu_modeled_s": 1e-3,
+                         "best_classical_modeled_s": 5e-4, "hybrid_modeled_s": q, "quantum_fraction": 1.0,
+                         "measured_classical_s": 4e-4, "readout_quantum_modeled_s": 10 * q})
     return pf.plot_per_step_cost(pd.DataFrame(rows), out / "fig2c", note="a note")
 
 
 def regularization_case(out: Path) -> list[Path]:
-    df = pd.DataFrame({"reg_eps": [1e-4, 1e-3, 1e-2], "final_accuracy": [0.8, 0.81, 0.79], "kappa_median": [1e4, 1e3, 1e2],
-                       "kappa_max": [1e5, 1e4, 1e3], "quantum_modeled_s_per_step": [1e-3, 1e-4, 1e-5]})
+    df = pd.DataFrame({"reg_eps": [1e-4, 1e-3, 1e-2], "final_accuracy": [0.8, 0.81, 0.79],
+                       "kappa_median": [1e4, 1e3, 1e2], "kappa_max": [1e5, 1e4, 1e3],
+                       "quantum_modeled_s_per_step": [1e-3, 1e-4, 1e-5]})
     return pf.plot_regularization(df, out / "fig2d", note="a note")
 
 
@@ -192,6 +194,22 @@ def test_save_figure_writes_png_svg_and_caption(tmp_path):
     fig, ax = plt.subplots()
     ax.plot([0, 1])
     assert len(save_figure(fig, tmp_path / "c")) == 2 and read_caption([tmp_path / "c.png"]) == ""
+
+
+def test_a_figure_saved_again_has_the_same_bytes(tmp_path):
+    """A regenerated report changes only where its content does: no date in the SVG, ids from a fixed salt."""
+    import matplotlib.pyplot as plt
+
+    def draw(stem):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 3], label="x")
+        ax.fill_between([0, 1], [0, 1], alpha=0.3)
+        ax.legend()
+        return save_figure(fig, tmp_path / stem)
+
+    for a, b in zip(draw("one"), draw("two")):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert b"<dc:date>" not in (tmp_path / "one.svg").read_bytes()
 
 
 def test_the_checker_catches_each_fault(tmp_path):
