@@ -323,3 +323,21 @@ def test_break_even_with_the_classical_side_as_measured():
     text = claim_break_even(slow, {}).measurement
     assert "MEASURED in the best-classical runs, 3x its model" in text
     assert "MEASURED" not in claim_break_even(plain, {}).measurement
+
+
+def test_timing_outliers_are_flagged_by_run_and_step():
+    """A step slower than 3x its run's median (and by over a second) is listed with its run; a run of uniformly
+    slow steps, sub-second jitter and runs too short to judge are not."""
+    from types import SimpleNamespace
+
+    from qlsa_sim.experiments.reproduce.frames import timing_outliers
+
+    def run(rid, times):
+        return SimpleNamespace(id=rid, history=[{"step": i + 1, "measured_s": t} for i, t in enumerate(times)])
+
+    runs = {"dnn": {"newton-lu": [run("dnn/newton-lu/0", [10, 11, 9, 10, 172, 10, 45])],
+                    "sgd": [run("dnn/sgd/0", [0.01, 0.02, 0.01, 0.9, 0.01, 0.01])],      # 0.9 s: under a second over
+                    "hybrid": [run("dnn/hybrid/0", [30.0] * 8)]},
+            "gpt": {"q-newton": [run("gpt/q-newton/0", [1, 50, 1])]}}                    # too short to judge
+    (o,) = timing_outliers(runs)
+    assert (o["run"], o["steps"], o["median_s"], o["worst_s"]) == ("dnn/newton-lu/0", [5, 7], 10.0, 172.0)

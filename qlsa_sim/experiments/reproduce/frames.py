@@ -199,6 +199,31 @@ def classical_measured_over_modeled(runs: Mapping[str, Sequence[RunResult]]) -> 
     return float(np.median(ratios)) if ratios else math.nan
 
 
+#: A step slower than this many times its run's median step (and by more than a second) is a timing outlier.
+OUTLIER_FACTOR = 3.0
+
+
+def timing_outliers(runs: Mapping[str, Mapping[str, Sequence[RunResult]]], factor: float = OUTLIER_FACTOR
+                    ) -> list[dict]:
+    """Runs with MEASURED steps slower than ``factor`` x their run's median step and by more than 1 s: the mark of
+    another job (or a pause) taking the machine during the step, or of a one-time cost in it. One row per such run:
+    id, steps, median, worst. Milder contention (a run slowed 1.3x throughout) does not show this way; the readout
+    row's ratio bounds it."""
+    out = []
+    for task_runs in runs.values():
+        for res in task_runs.values():
+            for r in res:
+                t = np.array([float(h.get("measured_s", 0.0)) for h in r.history])
+                if len(t) < 5:
+                    continue
+                med = float(np.median(t))
+                bad = np.flatnonzero((t > factor * med) & (t > med + 1.0))
+                if len(bad):
+                    out.append({"run": r.id, "steps": [int(r.history[i].get("step", i)) for i in bad],
+                                "median_s": med, "worst_s": float(t[bad].max())})
+    return out
+
+
 def sweep_frames(s: DNNSettings, res: Mapping[str, Sequence[RunResult]]) -> dict[str, pd.DataFrame]:
     """Fig. 2(b), 2(d) and 2(g)-left data from the sweep runs (first seed)."""
     def summary(label: str) -> dict:

@@ -47,6 +47,7 @@ from qlsa_sim.experiments.baselines import RunResult, run_baselines
 from qlsa_sim.experiments.crossover import break_even_kappa, break_even_kappa_of_block, classical_rivals
 from qlsa_sim.experiments.reproduce.claims import build_claims
 from qlsa_sim.experiments.reproduce.frames import (
+    OUTLIER_FACTOR,
     SOLVE_BLOCK_SETS,
     blocks_frame,
     classical_measured_over_modeled,
@@ -64,6 +65,7 @@ from qlsa_sim.experiments.reproduce.frames import (
     sweep_frames,
     table1_frame,
     table1_markdown_frame,
+    timing_outliers,
 )
 from qlsa_sim.experiments.reproduce.runs import (
     dnn_newton_config,
@@ -392,6 +394,14 @@ def _notes(config: ReproduceConfig, runs, sweep, fig2f) -> list[str]:
             for r in res:
                 if r.stop_reason == "diverged":
                     notes.append(f"{r.id} diverged after {r.steps_run} steps.")
+    slow = timing_outliers(runs)
+    if slow:
+        shown = "; ".join(f"{o['run']}: step(s) {', '.join(map(str, o['steps'][:5]))}"
+                          f"{' ...' if len(o['steps']) > 5 else ''} (worst {o['worst_s']:.3g} s, median "
+                          f"{o['median_s']:.3g} s)" for o in slow[:6])
+        notes.append(f"Timing outliers: {len(slow)} run(s) have MEASURED steps slower than {OUTLIER_FACTOR:g}x their "
+                     f"run's median step (another job or a pause on the machine, or a one-time cost; their seconds "
+                     f"stay in the totals): {shown}{' ...' if len(slow) > 6 else ''}.")
     if fig2f and not math.isfinite(fig2f.get("break_even_best", math.nan)):
         notes.append("No break-even kappa below 1e16: the modeled QLSA is cheaper than every classical solver at "
                      "every kappa considered (Fig. 2(f)).")
