@@ -31,7 +31,9 @@ MODELED_NOTE = ("All seconds except rows marked modeled=False are MODELED: dense
                 "timings measured on this machine{mem}; quantum from {qm}. Nothing quantum was measured. Steps are "
                 "the trace's snapshot steps; a step's time is the sum over its blocks. The rows '+ scheduler "
                 "overhead' charge the MEASURED features and choice to the best classical solver and to the hybrid "
-                "alike: both choose per block from the same features.")
+                "alike: both choose per block from the same features. The MEASURED rows time, per block, one dense "
+                "direct solve (Cholesky, else LU) and the best classical solver the models chose (e.g. Woodbury on "
+                "a stored factor, reusing the features' Gram): the classical side as it runs here.")
 
 #: Which cost model the verdicts use, said in every speedup table (the two models can disagree by decades).
 VERDICT_NOTE = {

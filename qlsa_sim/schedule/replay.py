@@ -27,7 +27,7 @@ from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError, TraceError
 from qlsa_sim.linalg.solvers import cholesky_solve, lu_solve
-from qlsa_sim.schedule.pipeline import SchedulePolicy, decide_block
+from qlsa_sim.schedule.pipeline import SchedulePolicy, classical_solve, decide_block
 from qlsa_sim.traces.store import (
     READ_ONCE_MAX_BYTES,
     Snapshot,
@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReplayConfig:
-    """Replay settings: the scheduling policy (``schedule/pipeline.py``), whether to time one real dense
-    solve per block (MEASURED: Cholesky if positive definite, else LU), and the BLAS threads."""
+    """Replay settings: the scheduling policy (``schedule/pipeline.py``), whether to time real solves per block
+    (MEASURED: a dense one, Cholesky if positive definite, else LU; and the best classical solver's, e.g. Woodbury
+    on a factor reusing the features' Gram, if that is another), and the BLAS threads."""
 
     policy: SchedulePolicy = SchedulePolicy()
     measure_classical: bool = True
@@ -68,9 +69,10 @@ def measure_direct_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool, 
 
 
 def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayConfig) -> dict:
-    """The decision row of one block (plus the trace's loss and storage, and the measured solve if asked: its solver,
-    its MEASURED seconds, and ``matrix_build_measured_s``, the seconds of building the dense matrix it needs when the
-    features came from a factor)."""
+    """The decision row of one block (plus the trace's loss and storage, and the measured solves if asked: the dense
+    solve's solver and MEASURED seconds, ``matrix_build_measured_s``, the seconds of building the dense matrix it
+    needs when the features came from a factor, and ``best_classical_solve_measured_s``, the best classical
+    solver's MEASURED seconds, :func:`~qlsa_sim.schedule.pipeline.classical_solve`)."""
     with pinned_threads(config.threads, torch_too=False):
         sb = decide_block(snap.dense, config.policy, profile, run=snap.row.get("run", ""), step=snap.step,
                           block=snap.block, id=snap.id, factor=snap.factor, scale=snap.scale,
@@ -89,6 +91,14 @@ def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayC
         log.debug("%s: measuring a dense %s solve", snap.id, "Cholesky" if f.positive_definite else "LU")
         row["measured_solver"], row["solve_measured_s"] = measure_direct_solve(
             A, snap.gradient, f.positive_definite, config.threads)
+        best = sb.decision.best_classical  # the classical side at its best, as it runs here (steelmanned)
+        if best is not None and best.solver == row["measured_solver"]:
+            row["best_classical_solve_measured_s"] = row["solve_measured_s"]
+        elif best is not None:
+            log.debug("%s: measuring the best classical solver, %s", snap.id, best.solver)
+            with pinned_threads(config.threads, torch_too=False):
+                _, row["best_classical_solve_measured_s"], _ = classical_solve(
+                    sb, best.solver, np.asarray(snap.gradient, dtype=np.float64), profile)
     return row
 
 

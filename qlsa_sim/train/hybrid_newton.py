@@ -77,7 +77,7 @@ import torch
 from torch import nn
 
 from qlsa_sim.core.logs import Progress
-from qlsa_sim.core.names import CircuitEncoding, Emulation, Mode, QuantumModel, Solver, TraceDtype, parse
+from qlsa_sim.core.names import CircuitEncoding, Emulation, Mode, QuantumModel, TraceDtype, parse
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.defaults import default_profile
 from qlsa_sim.cost.profile import CalibrationProfile
@@ -85,8 +85,8 @@ from qlsa_sim.curvature.blocks import BlockSpec, flat_block, named_params
 from qlsa_sim.curvature.compute import CurvatureConfig, task_curvature
 from qlsa_sim.errors import InputError, TraceError
 from qlsa_sim.linalg.features import FeatureConfig
-from qlsa_sim.linalg.solvers import exact_solve, factor_apply, lu_solve, solve_with, woodbury_solve
-from qlsa_sim.schedule.pipeline import ScheduledBlock, SchedulePolicy, decide_block
+from qlsa_sim.linalg.solvers import exact_solve, factor_apply, woodbury_solve
+from qlsa_sim.schedule.pipeline import ScheduledBlock, SchedulePolicy, classical_solve, decide_block
 from qlsa_sim.schedule.replay import ReplayConfig, replay
 from qlsa_sim.traces.store import BlockData, TraceReader, TraceWriter, snapshot_id
 from qlsa_sim.train.module_task import CLOSURE_RULE, ModuleTask
@@ -387,20 +387,9 @@ class HybridNewton(torch.optim.Optimizer):
             nx = float(np.linalg.norm(x_exact))
             rel_err = float(np.linalg.norm(x - x_exact)) / nx if nx > 0 else 0.0
             unbilled = time.perf_counter() - tu
-        else:
-            rtol = self.profile.classical_model(Solver.CG).rtol if d.chosen.solver == Solver.CG else 1e-2
-            # Woodbury, and CG (matrix-free), solve a block stored as a factor without its n x n matrix
-            on_factor = sb.factor is not None and d.chosen.solver in (Solver.WOODBURY, Solver.CG)
-            A = None if on_factor else sb.matrix
-            try:
-                x = solve_with(d.chosen.solver, A, g, factor=sb.factor, scale=sb.scale, eps=f.reg_eps, rtol=rtol,
-                               gram=sb.gram)
-            except InputError:
-                if d.chosen.solver != Solver.CHOLESKY:
-                    raise
-                fallback = "lu"  # borderline PD: Cholesky failed; its cost is still counted
-                x = lu_solve(A, g)
-            measured, unbilled = time.perf_counter() - tu, 0.0
+        else:  # Woodbury, and CG (matrix-free), solve a block stored as a factor without its n x n matrix
+            x, measured, fallback = classical_solve(sb, d.chosen.solver, g, self.profile)
+            unbilled = 0.0
         tr = time.perf_counter()
         ng = float(np.linalg.norm(g))
         built = sb.prepared.matrix_built

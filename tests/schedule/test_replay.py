@@ -283,3 +283,9 @@ def test_inprocess_prefetch_hashes_each_file_once_and_reports_a_corrupt_one(trac
     assert [f.file for f in failures] == [str(t / "snap-00000020.npz")]
     assert "checksum mismatch" in failures[0].message
     same(df, reference[reference["step"] != 20].reset_index(drop=True))
+
+
+def test_a_best_classical_solver_that_is_the_dense_one_is_timed_once(reference):
+    """With only Cholesky and LU calibrated the best classical solver is the measured dense one: same seconds."""
+    assert (reference["best_classical"] == reference["measured_solver"]).all()
+    assert (reference["best_classical_solve_measured_s"] == reference["solve_measured_s"]).all()

@@ -69,8 +69,8 @@ def test_localcluster_started_for_us_gives_identical_table(trace, profile_path, 
 
 def test_shared_cluster_identical_to_inprocess(trace, profile_path, cluster, same):
     a, _ = replay_trace(trace, load_profile(profile_path), CFG, progress=False)
-    b, _ = replay_trace(trace, load_profile(profile_path), CFG, executor="dask", scheduler_address=cluster.scheduler_address,
-                           progress=False)
+    b, _ = replay_trace(trace, load_profile(profile_path), CFG, executor="dask",
+                        scheduler_address=cluster.scheduler_address, progress=False)
     same(a, b)
 
 
