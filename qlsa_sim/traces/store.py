@@ -32,7 +32,7 @@ from qlsa_sim.core.atomic import atomic_write, atomic_write_json, identity_key, 
 from qlsa_sim.core.bounded import format_bytes
 from qlsa_sim.core.outputs import is_within
 from qlsa_sim.errors import InputError, TraceError
-from qlsa_sim.traces.npz_view import VerifiedNpz
+from qlsa_sim.traces.npz_view import VerifiedNpz, write_aligned_npz
 from qlsa_sim.traces.schema import FORMAT, check_member_sizes, snapshot_file_limit, validate_manifest
 
 MANIFEST_MAX_BYTES = 256 << 20
@@ -326,7 +326,7 @@ class TraceWriter:
             if storage == "factor":
                 row.update(rank=int(A.shape[1]), scale=float(b.scale))
             rows.append(row)
-        path = atomic_write(self.directory / fname, lambda f: np.savez(f, **arrays))
+        path = atomic_write(self.directory / fname, lambda f: write_aligned_npz(f, arrays))
         digest = _sha256_file(path)
         for r in rows:
             r["sha256"] = digest

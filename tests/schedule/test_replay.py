@@ -143,7 +143,7 @@ def test_results_delivered_twice_add_no_rows(trace, profile_path, reference, sam
 def _corrupt(path: Path) -> None:
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
-    data[mid:mid + 64] = bytes(64)
+    data[mid:mid + 64] = bytes(b ^ 0xFF for b in data[mid:mid + 64])  # flipped, so changed whatever was there
     path.write_bytes(bytes(data))
 
 

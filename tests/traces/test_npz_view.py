@@ -80,3 +80,36 @@ def test_bad_local_header_refused():
     data[i:i + 4] = b"XXXX"
     with VerifiedNpz(bytes(data)) as z, pytest.raises(zipfile.BadZipFile, match="local file header"):
         z["b"]
+
+
+def test_aligned_writer_reads_back_as_np_savez_does_and_needs_no_copy(tmp_path):
+    """``write_aligned_npz``: np.load reads every member as written (the npz layout), and each member's data start
+    at a multiple of 64 bytes, so VerifiedNpz returns views of the verified bytes, none copied; a trace snapshot
+    is written that way."""
+    from qlsa_sim.traces.npz_view import ALIGN, write_aligned_npz
+    from qlsa_sim.traces.store import BlockData, TraceWriter
+
+    arrays = {k.replace(" ", "_").replace("-", "_") + "x" * i: v for i, (k, v) in enumerate(CASES.items())}
+    buf = io.BytesIO()
+    write_aligned_npz(buf, arrays)
+    data = buf.getvalue()
+    raw = np.frombuffer(data, dtype=np.uint8)
+    with np.load(io.BytesIO(data), allow_pickle=False) as ref, VerifiedNpz(data) as z:
+        assert ref.files == z.files == list(arrays)
+        for k, want in arrays.items():
+            got = z[k]
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(ref[k], want)
+            if got.size:
+                offset = got.__array_interface__["data"][0] - raw.__array_interface__["data"][0]
+                assert np.shares_memory(got, raw) and offset % ALIGN == 0, k
+    w = TraceWriter(tmp_path / "t", meta={"identity": {"synthetic": True}})
+    rng = np.random.default_rng(2)
+    w.write_snapshot(0, [BlockData("a", rng.standard_normal(33), factor=rng.standard_normal((33, 5)), scale=0.5),
+                         BlockData("b", rng.standard_normal(7), matrix=np.eye(7))], loss=1.0)
+    (snap_file,) = (tmp_path / "t").glob("*.npz")
+    data = snap_file.read_bytes()
+    raw = np.frombuffer(data, dtype=np.uint8)
+    with VerifiedNpz(data) as z:
+        assert all(np.shares_memory(z[k], raw) and z[k].flags.aligned for k in z.files)

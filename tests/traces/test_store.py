@@ -57,11 +57,11 @@ def test_crash_between_file_and_manifest_keeps_earlier_snapshots(tmp_path, rng, 
 def test_crash_inside_file_write_leaves_no_partial_file(tmp_path, rng, monkeypatch):
     w = TraceWriter(tmp_path / "t", meta={})
 
-    def boom(f, **arrays):
+    def boom(f, arrays):
         f.write(b"PK\x03\x04partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", boom)
+    monkeypatch.setattr("qlsa_sim.traces.store.write_aligned_npz", boom)
     with pytest.raises(KeyboardInterrupt):
         w.write_snapshot(0, _blocks(rng), loss=1.0)
     assert not list((tmp_path / "t").glob("*snap*"))
