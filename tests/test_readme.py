@@ -105,7 +105,8 @@ def test_help_runs_from_the_environment_the_readme_sets_up():
 FOUND = README[README.index("## What we found"):README.index("## Layout")]
 VERDICTS = re.search(r"<!-- verdicts:[^>]*-->\n(.*?)\n<!-- /verdicts -->", FOUND, flags=re.S)
 RESULT_DIRS = ("analysis/reproduce", "analysis/reproduce-gpt-4layer", "analysis/paper-mlp-fashion-28x28",
-               "analysis/paper-mlp-fashion-28x28-resources", "analysis/paper-mlp-fashion-28x28-breakeven")
+               "analysis/paper-mlp-fashion-28x28-resources", "analysis/paper-mlp-fashion-28x28-breakeven",
+               "analysis/reproduce-paper-dnn")
 # a figure as the README quotes it: decimals, exponents and thousands separators (bare integers are counts and ids)
 NUMBER = r"\d{1,3}(?:,\d{3})+|\d+\.\d+(?:e[+-]?\d+)?|\d+e[+-]?\d+"
 
