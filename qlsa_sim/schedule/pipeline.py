@@ -227,22 +227,23 @@ def classical_solve(sb: ScheduledBlock, solver: str, g: np.ndarray, profile: Cal
                     ) -> tuple[np.ndarray, float, str]:
     """Solve the block ``A x = g`` by the named classical solver, timed: ``(x, MEASURED seconds, fallback)``.
     Woodbury and CG on a block stored as a factor run on the factor (Woodbury reusing the features' Gram, CG
-    matrix-free to the profile's CG tolerance); the dense solvers on the block's matrix, whose building from a
-    factor is timed with them. A Cholesky that fails on a borderline positive definite block falls back to LU
-    (fallback "lu"; the failed attempt's time is counted). The one place live training and replay solve a block."""
+    matrix-free to the profile's CG tolerance); the dense solvers on the block's matrix (Cholesky on its lower
+    triangle), whose building from a factor is timed with them unless built before. A Cholesky that fails on a
+    borderline positive definite block falls back to LU (fallback "lu"; the failed attempt's time is counted). The
+    one place live training and replay solve a block."""
     f = sb.decision.features
     rtol = profile.classical_model(Solver.CG).rtol if solver == Solver.CG else 1e-2
     on_factor = sb.factor is not None and solver in (Solver.WOODBURY, Solver.CG)
     fallback = ""
     t0 = time.perf_counter()
-    A = None if on_factor else sb.matrix
+    A = None if on_factor else sb.prepared.lower_matrix() if solver == Solver.CHOLESKY else sb.matrix
     try:
         x = solve_with(solver, A, g, factor=sb.factor, scale=sb.scale, eps=f.reg_eps, rtol=rtol, gram=sb.gram)
     except InputError:
         if solver != Solver.CHOLESKY:
             raise
         fallback = "lu"
-        x = lu_solve(A, g)
+        x = lu_solve(sb.matrix, g)  # the whole matrix (mirrors the lower triangle if only that was built)
     return x, time.perf_counter() - t0, fallback
 
 

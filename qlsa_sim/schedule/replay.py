@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from qlsa_sim.core.executors import TaskResult, run_tasks
+from qlsa_sim.core.names import Solver
 from qlsa_sim.core.threads import pinned_threads
 from qlsa_sim.cost.profile import CalibrationProfile
 from qlsa_sim.errors import InputError, QlsaSimError, TraceError
-from qlsa_sim.linalg.solvers import cholesky_solve, lu_solve
 from qlsa_sim.schedule.pipeline import SchedulePolicy, classical_solve, decide_block
 from qlsa_sim.traces.store import (
     READ_ONCE_MAX_BYTES,
@@ -59,15 +59,6 @@ class ReplayConfig:
             raise InputError(f"threads must be >= 1, got {self.threads}")
 
 
-def measure_direct_solve(A: np.ndarray, g: np.ndarray, positive_definite: bool, threads: int = 1) -> tuple[str, float]:
-    """MEASURED seconds of one dense solve of ``A x = g`` here: Cholesky if SPD, else LU."""
-    fn, name = (cholesky_solve, "cholesky") if positive_definite else (lu_solve, "lu")
-    with pinned_threads(threads, torch_too=False):
-        t0 = time.perf_counter()
-        fn(A, g)
-        return name, time.perf_counter() - t0
-
-
 def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayConfig) -> dict:
     """The decision row of one block (plus the trace's loss and storage, and the measured solves if asked: the dense
     solve's solver and MEASURED seconds, ``matrix_build_measured_s``, the seconds of building the dense matrix it
@@ -86,19 +77,21 @@ def replay_snapshot(snap: Snapshot, profile: CalibrationProfile, config: ReplayC
             log.debug("%s: building the dense n = %d matrix for the measured solve", snap.id, f.n)
         tb = time.perf_counter()
         with pinned_threads(config.threads, torch_too=False):  # Cholesky reads the lower triangle only
-            A = sb.prepared.lower_matrix() if f.positive_definite else sb.matrix
+            sb.prepared.lower_matrix() if f.positive_definite else sb.matrix
         row["matrix_build_measured_s"] = time.perf_counter() - tb  # 0 unless built here (from a factor)
-        log.debug("%s: measuring a dense %s solve", snap.id, "Cholesky" if f.positive_definite else "LU")
-        row["measured_solver"], row["solve_measured_s"] = measure_direct_solve(
-            A, snap.gradient, f.positive_definite, config.threads)
+        g = np.asarray(snap.gradient, dtype=np.float64)
+        direct = Solver.CHOLESKY if f.positive_definite else Solver.LU
+        log.debug("%s: measuring a dense %s solve", snap.id, direct)
+        with pinned_threads(config.threads, torch_too=False):
+            _, row["solve_measured_s"], fallback = classical_solve(sb, direct, g, profile)
+        row["measured_solver"] = str(fallback or direct)
         best = sb.decision.best_classical  # the classical side at its best, as it runs here (steelmanned)
         if best is not None and best.solver == row["measured_solver"]:
             row["best_classical_solve_measured_s"] = row["solve_measured_s"]
         elif best is not None:
             log.debug("%s: measuring the best classical solver, %s", snap.id, best.solver)
             with pinned_threads(config.threads, torch_too=False):
-                _, row["best_classical_solve_measured_s"], _ = classical_solve(
-                    sb, best.solver, np.asarray(snap.gradient, dtype=np.float64), profile)
+                _, row["best_classical_solve_measured_s"], _ = classical_solve(sb, best.solver, g, profile)
     return row
 
 

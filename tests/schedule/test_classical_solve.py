@@ -47,6 +47,31 @@ def test_a_failed_cholesky_falls_back_to_lu(rng):
     np.testing.assert_allclose(H @ x, g, rtol=1e-8, atol=1e-8)
 
 
+def test_the_lu_fallback_after_a_lower_only_cholesky_solves_the_whole_matrix(rng, monkeypatch):
+    """On a factor block Cholesky gets a matrix whose lower triangle only is promised; the LU it falls back to must
+    see the whole, mirrored matrix."""
+    import qlsa_sim.schedule.pipeline as pipeline
+    from qlsa_sim.errors import InputError
+
+    M, scale = _factor(rng, 400, 4)
+    sb = decide_block(None, POLICY, PROFILE, run="t", step=0, block="a", id="t/00000000/a", factor=M, scale=scale)
+    assert not sb.prepared.matrix_built  # features from the factor: no n x n matrix yet
+    real = pipeline.solve_with
+
+    def failing_cholesky(solver, A, *args, **kwargs):
+        if solver == "cholesky":
+            A[np.triu_indices_from(A, 1)] = 0.0  # all a lower-triangle matrix promises (PreparedBlock.lower_matrix)
+            raise InputError("matrix is not positive definite (forced)")
+        return real(solver, A, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "solve_with", failing_cholesky)
+    g = rng.standard_normal(len(M))
+    x, _, fallback = classical_solve(sb, "cholesky", g, PROFILE)
+    A = scale * M @ M.T + EPS * np.eye(len(M))
+    assert fallback == "lu"
+    np.testing.assert_allclose(x, np.linalg.solve(A, g), rtol=1e-8, atol=1e-10)
+
+
 def test_replay_measures_the_best_classical_solver_too(tmp_path, rng):
     """On a block stored as a factor the best classical solver is Woodbury (reusing the features' Gram): replay
     times it beside the dense Cholesky, and the speedup table gets a MEASURED best-classical row."""
